@@ -1,0 +1,115 @@
+# bn: one non-recursive Makefile.  Outputs go under $(O) (default build/),
+# so an optimised and a sanitizer build can live side by side:
+#   make                 optimised build in build/
+#   make O=build-san SAN=1   AddressSanitizer + UBSan build
+#   make check           unit + bats tests, optimised then sanitized
+include config.mk
+
+O ?= build
+ifeq ($(SAN),1)
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+ARCH := $(shell uname -m)
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+KERN_SRC := kernels/dispatch.c kernels/scalar.c
+ifeq ($(ARCH),x86_64)
+KERN_SRC += kernels/avx2.c kernels/avx512.c
+endif
+ifeq ($(ARCH),aarch64)
+KERN_SRC += kernels/neon.c
+endif
+KERN_SRC := $(filter $(wildcard kernels/*.c),$(KERN_SRC))
+ifneq ($(filter kernels/avx2.c,$(KERN_SRC)),)
+CPPFLAGS += -DBN_HAVE_AVX2
+endif
+ifneq ($(filter kernels/avx512.c,$(KERN_SRC)),)
+CPPFLAGS += -DBN_HAVE_AVX512
+endif
+ifneq ($(filter kernels/neon.c,$(KERN_SRC)),)
+CPPFLAGS += -DBN_HAVE_NEON
+endif
+
+PROGS := fetch convert tokenize infer sample bench
+BINS := $(PROGS:%=$(O)/bin/bn-%)
+UNIT_SRC := $(sort $(wildcard t/unit/*.c))
+UNITS := $(UNIT_SRC:t/unit/%.c=$(O)/t/%)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o) $(KERN_SRC:%.c=$(O)/%.o)
+DEMO := $(O)/share/bn/demo.gguf
+
+all: $(BINS) $(DEMO)
+
+# Per-ISA flags: only these objects may use the wider instructions.
+$(O)/kernels/avx2.o: KFLAGS = -mavx2 -mfma -mf16c
+$(O)/kernels/avx512.o: KFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mfma -mf16c
+$(O)/kernels/neon.o: KFLAGS = -march=armv8.2-a+dotprod+fp16
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(KFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/libbn.a: $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/bin/bn-fetch: LDLIBS += -lcurl -lcrypto
+$(O)/bin/bn-%: $(O)/cmd/bn-%.o $(O)/libbn.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/t/%: $(O)/t/unit/%.o $(O)/libbn.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lcrypto
+
+# The bundled demo model: the bitnet-demo checkpoint, converted at build time.
+$(DEMO): $(O)/bin/bn-convert $(wildcard share/bitnet-demo/*)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CONVERT $@")
+	$(Q)$(O)/bin/bn-convert -q share/bitnet-demo -o $@
+
+units: $(UNITS)
+
+deps:
+	sh scripts/deps.sh
+
+check: all
+	$(Q)sh t/check.sh
+
+test: all units
+	$(Q)sh t/run.sh $(O)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/bn \
+		$(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5 \
+		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(O)/libbn.a $(DESTDIR)$(LIBDIR)
+	install -m 644 lib/*.h kernels/kernels.h $(DESTDIR)$(INCDIR)/bn
+	install -m 644 docs/*.1 $(DESTDIR)$(MANPREFIX)/man1
+	install -m 644 docs/*.5 $(DESTDIR)$(MANPREFIX)/man5
+	install -m 644 $(DEMO) $(DESTDIR)$(SHAREDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bn.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/bn.pc
+
+uninstall:
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/bn-%) $(DESTDIR)$(LIBDIR)/libbn.a
+	rm -rf $(DESTDIR)$(INCDIR)/bn $(DESTDIR)$(SHAREDIR)
+	rm -f $(PROGS:%=$(DESTDIR)$(MANPREFIX)/man1/bn-%.1) $(DESTDIR)$(MANPREFIX)/man5/bn-model.5
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/bn.pc
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check test units deps install uninstall clean
+.SECONDARY:
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

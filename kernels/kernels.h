@@ -1,0 +1,72 @@
+/* kernels.h - the table of compute kernels, one per instruction set.
+ *
+ * The scalar table (kernels/scalar.c) is the specification; every SIMD table
+ * implements the same functions with the same results: integer results are
+ * exactly equal, float results agree to rounding (summation order).
+ *
+ * Ternary weight layout "T2" (ISA-independent; GGUF type BN_TYPE_T2, see
+ * docs/bn-model.5).  A row of n weights w in {-1,0,+1} is stored as
+ * nb = ceil(n/128) blocks of 32 bytes.  In block b, byte j (0..31) holds
+ *     element 128*b + 32*l + j   in bits 2l+1:2l,  for l = 0..3,
+ * as the code c = w + 1 in {0,1,2} (3 never occurs).  Elements past n are
+ * padding with code 1 (weight 0).  Same byte layout as ggml's TQ2_0 blocks,
+ * without TQ2_0's per-256 f16 scale: bn keeps one f32 scale per matrix.
+ *
+ * Activations for a T2 product are int8 vectors padded with zeros to nb*128
+ * elements, quantized per token by quant_i8 (absmax, round half to even). */
+#ifndef BN_KERNELS_H
+#define BN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BN_T2_BLOCK 128		/* weights per block */
+#define BN_T2_BLOCK_BYTES 32	/* bytes per block */
+
+struct bn_kernels {
+	const char *name;
+	/* y[r - r0] = sum_j W[r][j] * x[j] for rows r in [r0, r1); exact.
+	 * W rows are row_bytes = nb*32 apart; x holds nb*128 int8 values. */
+	void (*gemv_t2)(const uint8_t *w, size_t row_bytes, int r0, int r1,
+			const int8_t *x, int nb, int32_t *y);
+	/* Many tokens at once (prefill): for t in [0, T), rows r in [r0, r1):
+	 * y[t*ldy + r] = sum_j W[r][j] * x[t*ldx + j].  Exact. */
+	void (*gemm_t2)(const uint8_t *w, size_t row_bytes, int r0, int r1,
+			const int8_t *x, size_t ldx, int T, int nb,
+			int32_t *y, size_t ldy);
+	/* Per-token absmax quantization, exactly as the reference:
+	 *   s = 127.0f / fmaxf(max|x|, 1e-5f);  q[i] = clamp(rint(x[i]*s), -128, 127)
+	 * q[n..npad) = 0.  Returns s (float32 arithmetic throughout). */
+	float (*quant_i8)(const float *x, int n, int npad, int8_t *q);
+	/* Float dot products for the output head and attention. */
+	float (*dot_f32)(const float *a, const float *b, int n);
+	float (*dot_f16)(const uint16_t *w, const float *x, int n);
+	float (*dot_bf16)(const uint16_t *w, const float *x, int n);
+	/* Q8_0 row (ggml layout: per 32 values an f16 scale then 32 int8). */
+	float (*dot_q8_0)(const uint8_t *w, const float *x, int n);
+};
+
+extern const struct bn_kernels bn_kernels_scalar;
+#if defined(__x86_64__)
+extern const struct bn_kernels bn_kernels_avx2;
+extern const struct bn_kernels bn_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const struct bn_kernels bn_kernels_neon;
+#endif
+
+/* The table chosen once for this CPU (BN_KERNELS=name overrides when the
+ * CPU supports it).  Never NULL. */
+const struct bn_kernels *bn_kernels_get(void);
+/* Every table this CPU can run, scalar first; returns the count. */
+int bn_kernels_all(const struct bn_kernels **out, int max);
+/* Table by name if supported here, else NULL. */
+const struct bn_kernels *bn_kernels_find(const char *name);
+
+/* Pack one row of n ternary values (-1/0/+1) into T2 blocks (nb*32 bytes). */
+void bn_t2_pack_row(const int8_t *w, int n, uint8_t *dst);
+/* Unpack one T2 row of n values. */
+void bn_t2_unpack_row(const uint8_t *src, int n, int8_t *w);
+static inline int bn_t2_nb(int n) { return (n + BN_T2_BLOCK - 1) / BN_T2_BLOCK; }
+
+#endif

@@ -1,0 +1,140 @@
+/* scalar.c - the reference kernels: plain C, the specification of every
+ * SIMD table.  Integer products are exact; float dots sum left to right. */
+#include <math.h>
+
+#include "bn.h"
+#include "kernels.h"
+
+/* ---- T2 packing: code = w + 1, element 128b+32l+j at bits 2l of byte j ---- */
+
+void bn_t2_pack_row(const int8_t *w, int n, uint8_t *dst)
+{
+	int nb = bn_t2_nb(n), b, j, l;
+
+	for (b = 0; b < nb; b++)
+		for (j = 0; j < 32; j++) {
+			uint8_t byte = 0;
+			for (l = 0; l < 4; l++) {
+				int e = b * 128 + l * 32 + j;
+				int code = e < n ? w[e] + 1 : 1;
+				byte |= (uint8_t)(code << (2 * l));
+			}
+			dst[b * 32 + j] = byte;
+		}
+}
+
+void bn_t2_unpack_row(const uint8_t *src, int n, int8_t *w)
+{
+	int e;
+
+	for (e = 0; e < n; e++) {
+		int b = e / 128, l = (e % 128) / 32, j = e % 32;
+		w[e] = (int8_t)(((src[b * 32 + j] >> (2 * l)) & 3) - 1);
+	}
+}
+
+/* One row: sum over blocks of (code - 1) * x. */
+static int32_t dot_t2(const uint8_t *w, const int8_t *x, int nb)
+{
+	int32_t acc = 0;
+	int b, j, l;
+
+	for (b = 0; b < nb; b++, w += 32, x += 128)
+		for (l = 0; l < 4; l++)
+			for (j = 0; j < 32; j++)
+				acc += (((w[j] >> (2 * l)) & 3) - 1) * x[32 * l + j];
+	return acc;
+}
+
+static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
+		    const int8_t *x, int nb, int32_t *y)
+{
+	int r;
+
+	for (r = r0; r < r1; r++)
+		y[r - r0] = dot_t2(w + (size_t)r * row_bytes, x, nb);
+}
+
+static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
+		    const int8_t *x, size_t ldx, int T, int nb,
+		    int32_t *y, size_t ldy)
+{
+	int r, t;
+
+	for (r = r0; r < r1; r++)
+		for (t = 0; t < T; t++)
+			y[(size_t)t * ldy + r] =
+				dot_t2(w + (size_t)r * row_bytes, x + (size_t)t * ldx, nb);
+}
+
+static float quant_i8(const float *x, int n, int npad, int8_t *q)
+{
+	float amax = 0.0f, s;
+	int i;
+
+	for (i = 0; i < n; i++)
+		amax = fmaxf(amax, fabsf(x[i]));
+	s = 127.0f / fmaxf(amax, 1e-5f);
+	for (i = 0; i < n; i++) {
+		float v = rintf(x[i] * s);	/* round half to even */
+		q[i] = (int8_t)(v > 127.0f ? 127 : v < -128.0f ? -128 : v);
+	}
+	for (; i < npad; i++)
+		q[i] = 0;
+	return s;
+}
+
+static float dot_f32(const float *a, const float *b, int n)
+{
+	float acc = 0.0f;
+	int i;
+
+	for (i = 0; i < n; i++)
+		acc += a[i] * b[i];
+	return acc;
+}
+
+static float dot_f16(const uint16_t *w, const float *x, int n)
+{
+	float acc = 0.0f;
+	int i;
+
+	for (i = 0; i < n; i++)
+		acc += bn_f16_to_f32(w[i]) * x[i];
+	return acc;
+}
+
+static float dot_bf16(const uint16_t *w, const float *x, int n)
+{
+	float acc = 0.0f;
+	int i;
+
+	for (i = 0; i < n; i++)
+		acc += bn_bf16_to_f32(w[i]) * x[i];
+	return acc;
+}
+
+static float dot_q8_0(const uint8_t *w, const float *x, int n)
+{
+	float acc = 0.0f;
+	int b, j;
+
+	for (b = 0; b < n / 32; b++, w += 34, x += 32) {
+		float d = bn_f16_to_f32((uint16_t)(w[0] | w[1] << 8)), s = 0.0f;
+		for (j = 0; j < 32; j++)
+			s += (float)(int8_t)w[2 + j] * x[j];
+		acc += d * s;
+	}
+	return acc;
+}
+
+const struct bn_kernels bn_kernels_scalar = {
+	.name = "scalar",
+	.gemv_t2 = gemv_t2,
+	.gemm_t2 = gemm_t2,
+	.quant_i8 = quant_i8,
+	.dot_f32 = dot_f32,
+	.dot_f16 = dot_f16,
+	.dot_bf16 = dot_bf16,
+	.dot_q8_0 = dot_q8_0,
+};

@@ -1,0 +1,134 @@
+/* cli.c - die/warn, number parsing and stdout handling for cmd/. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "kernels.h"
+
+const char *argv0 = "bn";
+
+void cli_init(const char *name)
+{
+	const char *s = strrchr(name, '/');
+
+	argv0 = s ? s + 1 : name;
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void vwarn(const char *fmt, va_list ap)
+{
+	int e = errno;
+	size_t n = strlen(fmt);
+
+	fprintf(stderr, "%s: ", argv0);
+	vfprintf(stderr, fmt, ap);
+	if (n && fmt[n - 1] == ':')
+		fprintf(stderr, " %s", strerror(e));
+	fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", argv0);
+	exit(2);
+}
+
+void print_version(void)
+{
+	printf("%s %s (kernels: %s)\n", argv0, BN_VERSION, bn_kernels_get()->name);
+	exit(close_stdout());
+}
+
+long long cli_int(const char *s, long long lo, long long hi, const char *opt)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || v < lo || v > hi)
+		usage_error("invalid value '%s' for %s (expected an integer in %lld..%lld)",
+			    s, opt, lo, hi);
+	return v;
+}
+
+double cli_float(const char *s, double lo, double hi, const char *opt)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
+		usage_error("invalid value '%s' for %s (expected a number in %g..%g)",
+			    s, opt, lo, hi);
+	return v;
+}
+
+void cli_check_stdout(void)
+{
+	if (!ferror(stdout))
+		return;
+	if (errno == EPIPE)
+		_exit(0);
+	die("write error on standard output:");
+}
+
+int close_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+
+	if (bad && errno == EPIPE)
+		return 0;
+	if (fclose(stdout) != 0 && !bad) {
+		if (errno == EPIPE)
+			return 0;
+		bad = 1;
+	}
+	if (bad) {
+		warn("write error on standard output:");
+		return 1;
+	}
+	return 0;
+}
+
+void die_err(int rc, const struct bn_errbuf *eb)
+{
+	if (eb && eb->msg[0])
+		die("%s", eb->msg);
+	die("%s", bn_strerror(rc));
+}
+
+int cli_stderr_tty(void)
+{
+	return isatty(STDERR_FILENO);
+}

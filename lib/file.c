@@ -1,0 +1,191 @@
+/* file.c - whole-file reads, mappings and atomic writes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+
+int bn_read_file(const char *path, size_t limit, char **out, size_t *len,
+		 struct bn_errbuf *eb)
+{
+	FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = NULL, *nb;
+
+	*out = NULL;
+	if (!fp)
+		return bn_fail(eb, BN_EIO, "cannot open '%s': %s", path, strerror(errno));
+	for (;;) {
+		size_t got;
+		if (!buf || n + 1 >= cap) {
+			if (buf)
+				cap *= 2;
+			if (!(nb = realloc(buf, cap)))
+				goto nomem;
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n - 1, fp);
+		n += got;
+		if (n > limit) {
+			free(buf);
+			if (fp != stdin)
+				fclose(fp);
+			return bn_fail(eb, BN_ERANGE, "%s: file larger than %zu bytes", path, limit);
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		int e = errno;
+		free(buf);
+		if (fp != stdin)
+			fclose(fp);
+		return bn_fail(eb, BN_EIO, "cannot read '%s': %s", path, strerror(e));
+	}
+	if (fp != stdin)
+		fclose(fp);
+	buf[n] = 0;
+	*out = buf;
+	if (len)
+		*len = n;
+	return BN_OK;
+nomem:
+	free(buf);
+	if (fp != stdin)
+		fclose(fp);
+	return bn_fail(eb, BN_ENOMEM, "%s: out of memory", path);
+}
+
+int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	m->base = NULL;
+	m->size = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return bn_fail(eb, BN_EIO, "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return bn_fail(eb, BN_EIO, "%s: not a regular file", path);
+	}
+	if (st.st_size > 0) {
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			int e = errno;
+			close(fd);
+			return bn_fail(eb, BN_EIO, "cannot map '%s': %s", path, strerror(e));
+		}
+		m->base = p;
+		m->size = (size_t)st.st_size;
+	}
+	close(fd);
+	return BN_OK;
+}
+
+void bn_map_close(struct bn_map *m)
+{
+	if (m && m->base)
+		munmap((void *)m->base, m->size);
+	if (m) {
+		m->base = NULL;
+		m->size = 0;
+	}
+}
+
+int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb)
+{
+	size_t n = strlen(path);
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	if (!strcmp(path, "-")) {
+		o->fp = stdout;
+		return BN_OK;
+	}
+	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n + 16)))
+		goto nomem;
+	snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(o->tmp)) < 0) {
+		int e = errno;
+		free(o->tmp);
+		o->tmp = NULL;
+		bn_out_abort(o);
+		return bn_fail(eb, BN_EIO, "cannot create '%s': %s", path, strerror(e));
+	}
+	fchmod(fd, 0644 & ~0022);
+	if (!(o->fp = fdopen(fd, "wb"))) {
+		close(fd);
+		goto nomem;
+	}
+	return BN_OK;
+nomem:
+	bn_out_abort(o);
+	return bn_fail(eb, BN_ENOMEM, "%s: out of memory", path);
+}
+
+int bn_out_write(struct bn_out *o, const void *p, size_t n, struct bn_errbuf *eb)
+{
+	if (n && fwrite(p, 1, n, o->fp) != n)
+		return bn_fail(eb, BN_EIO, "cannot write '%s': %s",
+			       o->path ? o->path : "<stdout>", strerror(errno));
+	return BN_OK;
+}
+
+int bn_out_commit(struct bn_out *o, struct bn_errbuf *eb)
+{
+	int e = 0;
+
+	if (!o->tmp) {	/* stdout */
+		if (fflush(o->fp) != 0)
+			return bn_fail(eb, BN_EIO, "cannot write <stdout>: %s", strerror(errno));
+		return BN_OK;
+	}
+	if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0)
+		e = errno;
+	if (fclose(o->fp) != 0 && !e)
+		e = errno;
+	o->fp = NULL;
+	if (!e && rename(o->tmp, o->path) != 0)
+		e = errno;
+	if (e) {
+		int rc = bn_fail(eb, BN_EIO, "cannot write '%s': %s", o->path, strerror(e));
+		bn_out_abort(o);
+		return rc;
+	}
+	free(o->tmp);
+	free(o->path);
+	o->tmp = o->path = NULL;
+	return BN_OK;
+}
+
+void bn_out_abort(struct bn_out *o)
+{
+	if (!o)
+		return;
+	if (o->fp && o->fp != stdout)
+		fclose(o->fp);
+	if (o->tmp)
+		unlink(o->tmp);
+	free(o->tmp);
+	free(o->path);
+	memset(o, 0, sizeof(*o));
+}
+
+int bn_write_file_atomic(const char *path, const void *data, size_t len,
+			 struct bn_errbuf *eb)
+{
+	struct bn_out o;
+
+	BN_TRY(bn_out_open(&o, path, eb));
+	if (bn_out_write(&o, data, len, eb) < 0) {
+		bn_out_abort(&o);
+		return BN_EIO;
+	}
+	return bn_out_commit(&o, eb);
+}

@@ -1,0 +1,42 @@
+/* file.h - whole-file reads, read-only mappings and atomic writes.
+ *
+ * Every output file bn writes goes through struct bn_out: a temp file in the
+ * destination's directory, fsync, then rename, so a crash, a full disk or an
+ * error never leaves a half-written file under the final name. */
+#ifndef BN_FILE_H
+#define BN_FILE_H
+
+#include <stdio.h>
+
+#include "bn.h"
+
+/* Read a whole file ("-" = stdin) into a NUL-terminated malloc'd buffer,
+ * refusing more than limit bytes.  Caller frees *out. */
+int bn_read_file(const char *path, size_t limit, char **out, size_t *len,
+		 struct bn_errbuf *eb);
+
+/* Read-only mapping of a whole regular file. */
+struct bn_map {
+	const uint8_t *base;	/* NULL for an empty file */
+	size_t size;
+};
+int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb);
+void bn_map_close(struct bn_map *m);	/* NULL-safe, idempotent */
+
+/* Atomic output.  path "-" streams to stdout (no atomicity needed). */
+struct bn_out {
+	FILE *fp;
+	char *path;	/* final name */
+	char *tmp;	/* temp name, NULL for stdout */
+};
+int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb);
+int bn_out_write(struct bn_out *o, const void *p, size_t n, struct bn_errbuf *eb);
+/* Flush, fsync and rename into place; on failure the temp file is removed. */
+int bn_out_commit(struct bn_out *o, struct bn_errbuf *eb);
+/* Drop the temp file (NULL-safe; no-op after commit). */
+void bn_out_abort(struct bn_out *o);
+
+int bn_write_file_atomic(const char *path, const void *data, size_t len,
+			 struct bn_errbuf *eb);
+
+#endif

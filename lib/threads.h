@@ -1,0 +1,26 @@
+/* threads.h - a small persistent pthread pool.
+ *
+ * One threading contract (ggml's): a parallel job is fn(arg, ith, nth) and
+ * splits its own rows.  bn_pool_run() runs fn on all nth threads (the caller
+ * is thread 0) and returns when all are done.  Workers spin briefly on an
+ * atomic generation counter before sleeping, so per-layer dispatch is cheap. */
+#ifndef BN_THREADS_H
+#define BN_THREADS_H
+
+#include "bn.h"
+
+typedef void (*bn_job_fn)(void *arg, int ith, int nth);
+struct bn_pool;
+
+/* Allocates; free with bn_pool_free().  nth >= 1. */
+int bn_pool_new(struct bn_pool **out, int nth);
+void bn_pool_free(struct bn_pool *p);	/* NULL-safe */
+int bn_pool_size(const struct bn_pool *p);
+void bn_pool_run(struct bn_pool *p, bn_job_fn fn, void *arg);
+/* Split [0,n) into nth parts, rounded to multiples of align: thread ith
+ * gets [*lo,*hi). */
+void bn_split(int n, int align, int ith, int nth, int *lo, int *hi);
+/* Number of online CPUs (>= 1). */
+int bn_ncpu(void);
+
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# make check: unit + bats tests on the optimised build, then the same suite
+# on an AddressSanitizer + UBSan build.  Ends with the total "N passed, N failed".
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=0
+for cfg in "build" "build-san SAN=1"; do
+	set -- $cfg
+	o=$1; shift
+	echo "== $o"
+	if ! make -s -j"$jobs" O="$o" "$@" all units; then
+		echo "not ok - build $o failed" | tee -a "$out"
+		status=1
+		continue
+	fi
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		sh t/run.sh "$o" | tee -a "$out" || status=1
+done
+pass=$(grep -c '^ok ' "$out")
+fail=$(grep -c '^not ok' "$out")
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ $status -eq 0 ]
