@@ -133,16 +133,16 @@ static void test_gemv(const struct bn_kernels *k)
 					int r0 = rows > 2 ? (int)(rnd() % 2) : 0, r1 = rows - (rows > 5);
 					uint8_t *w = xmalloc((size_t)rows * nb * 32);
 					int8_t *x = xmalloc((size_t)nb * 128);
-					int32_t *y0 = xmalloc(sizeof(int32_t) * (size_t)rows + 4);
-					int32_t *y1 = xmalloc(sizeof(int32_t) * (size_t)rows + 4);
+					int32_t *y0 = xmalloc(sizeof(int32_t) * (size_t)(rows + 8));
+					int32_t *y1 = xmalloc(sizeof(int32_t) * (size_t)(rows + 8));
 
 					fill_w(w, rows, n, nb, wm);
 					fill_x(x, n, nb, mode);
-					memset(y0, 0x7f, sizeof(int32_t) * (size_t)rows + 4);
-					memset(y1, 0x7f, sizeof(int32_t) * (size_t)rows + 4);
+					memset(y0, 0x7f, sizeof(int32_t) * (size_t)(rows + 8));
+					memset(y1, 0x7f, sizeof(int32_t) * (size_t)(rows + 8));
 					bn_kernels_scalar.gemv_t2(w, (size_t)nb * 32, r0, r1, x, nb, y0);
 					k->gemv_t2(w, (size_t)nb * 32, r0, r1, x, nb, y1);
-					bad += memcmp(y0, y1, sizeof(int32_t) * (size_t)rows + 4) != 0;
+					bad += memcmp(y0, y1, sizeof(int32_t) * (size_t)(rows + 8)) != 0;
 					cases++;
 					free(w);
 					free(x);
@@ -190,7 +190,7 @@ static void test_gemm(const struct bn_kernels *k)
 				size_t ldx = (size_t)nb * 128 + 64 * (rnd() % 2), ldy = (size_t)rows + 3;
 				uint8_t *w = xmalloc((size_t)rows * nb * 32);
 				int8_t *x = xmalloc(ldx * (size_t)T);
-				size_t ysz = sizeof(int32_t) * ldy * (size_t)T;
+				size_t ysz = sizeof(int32_t) * ldy * (size_t)(T + 8);	/* + poisoned rows */
 				int32_t *y0 = xmalloc(ysz), *y1 = xmalloc(ysz);
 
 				fill_w(w, rows, n, nb, wm);
@@ -213,7 +213,7 @@ static void test_gemm(const struct bn_kernels *k)
 	{
 		/* a chunked case: enough tokens that tables split them */
 		int nb = 20, T = 150, rows = 10, t;
-		size_t ldx = (size_t)nb * 128, ysz = sizeof(int32_t) * (size_t)rows * T;
+		size_t ldx = (size_t)nb * 128, ysz = sizeof(int32_t) * (size_t)rows * (T + 8);
 		uint8_t *w = xmalloc((size_t)rows * nb * 32);
 		int8_t *x = xmalloc(ldx * T);
 		int32_t *y0 = xmalloc(ysz), *y1 = xmalloc(ysz), *yv = xmalloc(sizeof(int32_t) * rows);
