@@ -354,10 +354,11 @@ static size_t min_p(struct bn_sampler *s, size_t n)
 	return k;
 }
 
-static int32_t draw(struct bn_sampler *s, size_t n, double u)
+/* The draw's weights exp((l - max) / temp) into prob[0..n); returns their sum. */
+static double weights(struct bn_sampler *s, size_t n)
 {
 	float mx = -INFINITY, t = s->p.temp;
-	double sum = 0, acc = 0;
+	double sum = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -367,7 +368,15 @@ static int32_t draw(struct bn_sampler *s, size_t n, double u)
 		s->prob[i] = e;
 		sum += e;
 	}
-	u *= sum;
+	return sum;
+}
+
+static int32_t draw(struct bn_sampler *s, size_t n, double u)
+{
+	double acc = 0;
+	size_t i;
+
+	u *= weights(s, n);
 	for (i = 0; i < n; i++) {
 		acc += s->prob[i];
 		if (u < acc)
@@ -379,11 +388,11 @@ static int32_t draw(struct bn_sampler *s, size_t n, double u)
 	return s->cand[0].id;
 }
 
-int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
+/* Penalties and truncation: the survivors in cand[0..return). */
+static size_t chain(struct bn_sampler *s, float *logits)
 {
 	const struct bn_sampler_params *p = &s->p;
 	size_t n = (size_t)s->n_vocab, i;
-	double u = bn_rng_uniform(s->st.key, s->st.step++);
 	int sorted = 0;
 
 	apply_penalties(s, logits);
@@ -397,7 +406,8 @@ int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
 				best = (int32_t)i;
 			}
 		}
-		return best;
+		s->cand[0] = (struct cand){ .key = bl, .logit = bl, .id = best };
+		return 1;
 	}
 	for (i = 0; i < n; i++) {
 		float l = sane(logits[i]);
@@ -418,7 +428,29 @@ int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
 	}
 	if (p->min_p > 0.0f && n > 1)
 		n = min_p(s, n);
-	return draw(s, n, u);
+	return n;
+}
+
+int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
+{
+	double u = bn_rng_uniform(s->st.key, s->st.step++);
+	size_t n = chain(s, logits);
+
+	return s->p.temp <= 0 ? s->cand[0].id : draw(s, n, u);
+}
+
+int bn_sampler_apply(struct bn_sampler *s, float *logits, int32_t *ids, float *probs)
+{
+	size_t n = chain(s, logits), i;
+	double sum = s->p.temp <= 0 ? 1 : weights(s, n);
+
+	if (s->p.temp <= 0)
+		s->prob[0] = 1;
+	for (i = 0; i < n; i++) {
+		ids[i] = s->cand[i].id;
+		probs[i] = (float)(s->prob[i] / sum);
+	}
+	return (int)n;
 }
 
 /* ==== log-probabilities ==== */

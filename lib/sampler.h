@@ -79,6 +79,15 @@ void bn_sampler_accept(struct bn_sampler *s, int32_t id);
  * Uses exactly one draw of the stream, also when greedy. */
 int32_t bn_sampler_sample(struct bn_sampler *s, float *logits);
 
+/* The chain without the draw: penalties (in place, as above) and
+ * truncation, then the survivors' ids in the chain's final order and their
+ * probabilities at temperature temp into ids[] and probs[] (room for n_vocab
+ * each).  Returns how many.  Greedy gives the argmax with probability 1.
+ * Uses no draw and does not touch the history: for tests and for showing
+ * the final distribution (on a copy of the logits if they are to be sampled
+ * too, or the penalties apply twice). */
+int bn_sampler_apply(struct bn_sampler *s, float *logits, int32_t *ids, float *probs);
+
 /* Record switching for interleaved streams (e.g. a batch): the state is the
  * stream key, the draw counter and the history; bn_sampler_state_size bytes,
  * plain memory the caller owns.  Load only what the same sampler saved. */
