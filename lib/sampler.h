@@ -60,7 +60,7 @@ int bn_sampler_params_check(const struct bn_sampler_params *p, struct bn_errbuf 
 
 struct bn_sampler;
 
-/* Allocates the sampler and all its scratch (about 16 bytes per vocabulary
+/* Allocates the sampler and all its scratch (20 bytes per vocabulary
  * entry plus the history); no later call allocates.  Starts as after
  * bn_sampler_reset(s, 0).  Returns BN_OK, BN_EINVAL (bad params or n_vocab
  * outside 1..2^24) or BN_ENOMEM.  Caller frees with bn_sampler_free(). */
