@@ -142,7 +142,7 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 
 	if (r1 <= r0 || T <= 0)
 		return;
-	tc = CHUNK_BYTES / (nb * 128);
+	tc = nb > 0 ? CHUNK_BYTES / (nb * 128) : T;
 	tc = tc < GT ? GT : tc - tc % GT;
 	for (t0 = 0; t0 < T; t0 += tc) {
 		int te = t0 + tc < T ? t0 + tc : T;
