@@ -129,7 +129,24 @@ int main(int argc, char **argv)
 			}
 			printf("%-7s head f16 %dx%d %.0f MB: dot_f16 per row %5.1f GB/s, gemv_f16 %5.1f GB/s (%.1f ms)\n",
 			       k->name, rows, n, bytes / 1e6, bytes / b1 / 1e9, bytes / b2 / 1e9, b2 * 1e3);
-			free(h); free(x); free(y);
+			free(h);
+			{
+				size_t qb = (size_t)n / 32 * 34, qbytes = qb * rows;
+				uint8_t *q = big(qbytes);
+				double bq = 1e9;
+				for (size_t j = 0; j < qbytes; j++) q[j] = (uint8_t)rnd();
+				for (r = 0; r < rows; r++) { q[r * qb] = 0; q[r * qb + 1] = 0x3c; }
+				for (rep = 0; rep < (k == &bn_kernels_scalar ? 1 : 4); rep++) {
+					t = now();
+					for (r = 0; r < rows; r++) y[r] = k->dot_q8_0(q + (size_t)r * qb, x, n);
+					t = now() - t;
+					if (t < bq) bq = t;
+				}
+				printf("%-7s head q8_0 %dx%d %.0f MB: dot_q8_0 per row %5.1f GB/s (%.1f ms)\n",
+				       k->name, rows, n, qbytes / 1e6, qbytes / bq / 1e9, bq * 1e3);
+				free(q);
+			}
+			free(x); free(y);
 		}
 #endif
 	}
