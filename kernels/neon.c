@@ -254,7 +254,9 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	int b, h, nbk = n / 32;
 
 	for (b = 0; b < nbk; b++, w += 34, x += 32) {
-		float d = bn_f16_to_f32((uint16_t)(w[0] | w[1] << 8));
+		/* the scale through fcvtl (inline), not the portable function */
+		float d = vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(
+			vdup_n_u16((uint16_t)(w[0] | w[1] << 8)))), 0);
 		for (h = 0; h < 2; h++) {
 			int8x16_t q = vld1q_s8((const int8_t *)w + 2 + 16 * h);
 			int16x8_t lo = vmovl_s8(vget_low_s8(q)), hi = vmovl_s8(vget_high_s8(q));
