@@ -142,7 +142,7 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 
 	if (r1 <= r0 || T <= 0)
 		return;
-	tc = CHUNK_BYTES / (nb * 128);
+	tc = nb > 0 ? CHUNK_BYTES / (nb * 128) : T;
 	tc = tc < GT ? GT : tc - tc % GT;
 	for (t0 = 0; t0 < T; t0 += tc) {
 		int te = t0 + tc < T ? t0 + tc : T;
@@ -337,21 +337,35 @@ INLINE __m256 i8x8_ps(const uint8_t *p)
 	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
 }
 
-/* Q8_0: per 34-byte block, 32 int8 widened to float times x, scaled by the
- * block's f16 scale, four accumulators. */
+/* Q8_0: per 34-byte block, the 32 int8 widened to float dot x (four
+ * FMAs), then scaled by the block's f16 scale (F16C, inline) into one of
+ * two accumulators (two blocks per step). */
+INLINE __m256 q8_blk(const uint8_t *w, const float *x)
+{
+	__m256 s = _mm256_mul_ps(i8x8_ps(w + 2), _mm256_loadu_ps(x));
+
+	s = _mm256_fmadd_ps(i8x8_ps(w + 10), _mm256_loadu_ps(x + 8), s);
+	s = _mm256_fmadd_ps(i8x8_ps(w + 18), _mm256_loadu_ps(x + 16), s);
+	return _mm256_fmadd_ps(i8x8_ps(w + 26), _mm256_loadu_ps(x + 24), s);
+}
+
+INLINE float q8_scale(const uint8_t *w)
+{
+	return _cvtsh_ss((unsigned short)(w[0] | w[1] << 8));
+}
+
 static float dot_q8_0(const uint8_t *w, const float *x, int n)
 {
-	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0;
 	int b, nbk = n / 32;
 
-	for (b = 0; b < nbk; b++, w += 34, x += 32) {
-		__m256 d = _mm256_set1_ps(bn_f16_to_f32((uint16_t)(w[0] | w[1] << 8)));
-		a0 = _mm256_fmadd_ps(_mm256_mul_ps(d, i8x8_ps(w + 2)), _mm256_loadu_ps(x), a0);
-		a1 = _mm256_fmadd_ps(_mm256_mul_ps(d, i8x8_ps(w + 10)), _mm256_loadu_ps(x + 8), a1);
-		a2 = _mm256_fmadd_ps(_mm256_mul_ps(d, i8x8_ps(w + 18)), _mm256_loadu_ps(x + 16), a2);
-		a3 = _mm256_fmadd_ps(_mm256_mul_ps(d, i8x8_ps(w + 26)), _mm256_loadu_ps(x + 24), a3);
+	for (b = 0; b + 2 <= nbk; b += 2, w += 68, x += 64) {
+		a0 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(w)), q8_blk(w, x), a0);
+		a1 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(w + 34)), q8_blk(w + 34, x + 32), a1);
 	}
-	return hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+	if (b < nbk)
+		a0 = _mm256_fmadd_ps(_mm256_set1_ps(q8_scale(w)), q8_blk(w, x), a0);
+	return hsum_ps(_mm256_add_ps(a0, a1));
 }
 
 static void axpy_f16(float a, const uint16_t *v, float *y, int n)

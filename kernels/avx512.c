@@ -142,7 +142,7 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 
 	if (r1 <= r0 || T <= 0)
 		return;
-	tc = CHUNK_BYTES / (nb * 128);
+	tc = nb > 0 ? CHUNK_BYTES / (nb * 128) : T;
 	tc = tc < GT ? GT : tc - tc % GT;
 	for (t0 = 0; t0 < T; t0 += tc) {
 		int te = t0 + tc < T ? t0 + tc : T;
@@ -316,33 +316,38 @@ static float dot_bf16(const uint16_t *w, const float *x, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-/* Q8_0: per 34-byte block, 32 int8 widened to float times x, scaled by the
- * block's f16 scale; two accumulators per half so blocks overlap. */
+/* Q8_0: per 34-byte block, the 32 int8 widened to float dot x (two FMAs),
+ * then scaled by the block's f16 scale (F16C, inline) into one of two
+ * accumulators; two blocks per step for independent chains. */
+INLINE __m512 q8_16(const uint8_t *p)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+
+INLINE float q8_scale(const uint8_t *w)
+{
+	return _cvtsh_ss((unsigned short)(w[0] | w[1] << 8));
+}
+
 static float dot_q8_0(const uint8_t *w, const float *x, int n)
 {
-	__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	__m512 a0 = _mm512_setzero_ps(), a1 = a0;
 	int b, nbk = n / 32;
 
 	for (b = 0; b + 2 <= nbk; b += 2, w += 68, x += 64) {
-		__m512 d0 = _mm512_set1_ps(bn_f16_to_f32((uint16_t)(w[0] | w[1] << 8)));
-		__m512 d1 = _mm512_set1_ps(bn_f16_to_f32((uint16_t)(w[34] | w[35] << 8)));
-		__m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 2))));
-		__m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 18))));
-		__m512 q2 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 36))));
-		__m512 q3 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 52))));
-		a0 = _mm512_fmadd_ps(_mm512_mul_ps(d0, q0), _mm512_loadu_ps(x), a0);
-		a1 = _mm512_fmadd_ps(_mm512_mul_ps(d0, q1), _mm512_loadu_ps(x + 16), a1);
-		a2 = _mm512_fmadd_ps(_mm512_mul_ps(d1, q2), _mm512_loadu_ps(x + 32), a2);
-		a3 = _mm512_fmadd_ps(_mm512_mul_ps(d1, q3), _mm512_loadu_ps(x + 48), a3);
+		__m512 s0 = _mm512_fmadd_ps(q8_16(w + 2), _mm512_loadu_ps(x),
+					    _mm512_mul_ps(q8_16(w + 18), _mm512_loadu_ps(x + 16)));
+		__m512 s1 = _mm512_fmadd_ps(q8_16(w + 36), _mm512_loadu_ps(x + 32),
+					    _mm512_mul_ps(q8_16(w + 52), _mm512_loadu_ps(x + 48)));
+		a0 = _mm512_fmadd_ps(_mm512_set1_ps(q8_scale(w)), s0, a0);
+		a1 = _mm512_fmadd_ps(_mm512_set1_ps(q8_scale(w + 34)), s1, a1);
 	}
-	for (; b < nbk; b++, w += 34, x += 32) {
-		__m512 d = _mm512_set1_ps(bn_f16_to_f32((uint16_t)(w[0] | w[1] << 8)));
-		__m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 2))));
-		__m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 18))));
-		a0 = _mm512_fmadd_ps(_mm512_mul_ps(d, q0), _mm512_loadu_ps(x), a0);
-		a1 = _mm512_fmadd_ps(_mm512_mul_ps(d, q1), _mm512_loadu_ps(x + 16), a1);
+	if (b < nbk) {
+		__m512 s0 = _mm512_fmadd_ps(q8_16(w + 2), _mm512_loadu_ps(x),
+					    _mm512_mul_ps(q8_16(w + 18), _mm512_loadu_ps(x + 16)));
+		a0 = _mm512_fmadd_ps(_mm512_set1_ps(q8_scale(w)), s0, a0);
 	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+	return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 }
 
 /* One row after the other: a single sequential stream.  Interleaving

@@ -168,6 +168,15 @@ static void test_gemv(const struct bn_kernels *k)
 		for (i = 0; i < rows; i++)
 			bad += y[i] != 128 * nb * 128;
 		CHECK(bad == 0, "%s: gemv_t2 at the int8 extremes", k->name);
+		/* nb = 0: empty rows sum to 0; empty row range writes nothing */
+		y[0] = y[1] = 99;
+		k->gemv_t2(w, 0, 0, 1, x, 0, y);
+		k->gemv_t2(w, 32, 3, 3, x, 1, y + 1);
+		CHECK(y[0] == 0 && y[1] == 99, "%s: gemv_t2 with nb = 0 and with no rows", k->name);
+		y[0] = y[1] = 99;
+		k->gemm_t2(w, 0, 0, 1, x, 0, 1, 0, y, 1);
+		k->gemm_t2(w, 32, 0, 1, x, 128, 0, 1, y + 1, 1);
+		CHECK(y[0] == 0 && y[1] == 99, "%s: gemm_t2 with nb = 0 and with T = 0", k->name);
 		free(w);
 		free(x);
 	}
