@@ -206,6 +206,11 @@ void bn_tok_ctx_free(struct bn_tok_ctx *c)
 	free(c);
 }
 
+const struct bn_tokenizer *bn_tok_ctx_tokenizer(const struct bn_tok_ctx *c)
+{
+	return c->t;
+}
+
 void bn_tok_ctx_set_fast(struct bn_tok_ctx *c, int fast)
 {
 	c->fast = fast;

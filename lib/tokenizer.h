@@ -32,6 +32,9 @@ int bn_tokenizer_load_file(struct bn_tokenizer **out, const char *path,
 /* As bn_tokenizer_load, with messages prefixed by name. */
 int bn_tokenizer_load_named(struct bn_tokenizer **out, const char *json, size_t len,
 			    const char *name, struct bn_errbuf *eb);
+/* The tokenizer stored in a bn model (GGUF key tokenizer.huggingface.json). */
+int bn_tokenizer_load_model(struct bn_tokenizer **out, const char *path,
+			    struct bn_errbuf *eb);
 void bn_tokenizer_free(struct bn_tokenizer *t);	/* NULL-safe */
 
 /* Encoding flags.  Default (0): the post-processor decides BOS, special
@@ -59,6 +62,8 @@ void bn_tok_ctx_free(struct bn_tok_ctx *c);	/* NULL-safe */
  * next call on it; do not free. */
 int bn_tok_encode(struct bn_tok_ctx *c, const char *text, size_t len, int flags,
 		  const int32_t **ids, size_t *n, struct bn_errbuf *eb);
+/* The tokenizer the context encodes with. */
+const struct bn_tokenizer *bn_tok_ctx_tokenizer(const struct bn_tok_ctx *c);
 /* Testing aid: use PCRE2 even for the Llama 3 pattern (fast = 0). */
 void bn_tok_ctx_set_fast(struct bn_tok_ctx *c, int fast);
 
