@@ -18,7 +18,7 @@ struct bn_reader;
 int bn_reader_open(struct bn_reader **out, const char *path, struct bn_errbuf *eb);
 void bn_reader_close(struct bn_reader *r);	/* NULL-safe; never closes stdin */
 /* Next record up to delim (delim removed; a final record without one counts
- * too).  Returns 1 with *p/*n set (*p points into the reader, writable,
+ * too).  Returns 1 with *p and *n set (*p points into the reader, writable,
  * NUL-terminated; valid until the next call), 0 at the end, or < 0. */
 int bn_reader_record(struct bn_reader *r, int delim, char **p, size_t *n,
 		     struct bn_errbuf *eb);
