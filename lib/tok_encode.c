@@ -341,7 +341,7 @@ static void bpe_merge(struct bn_tok_ctx *c, const unsigned char *p, size_t n)
 		nx = cur->next;
 		right = &sy[nx];
 		m = tok_merge_get(t, cur->id, right->id);
-		if (!m || m->id != nid)
+		if (!m || t->rank_id[m->rank] != nid)
 			continue;
 		cur->id = nid;
 		cur->len += right->len;

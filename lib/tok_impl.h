@@ -26,14 +26,14 @@ struct tok_info {
 };
 
 struct tok_vent {		/* vocab hash entry: raw bytes -> id */
-	uint32_t h;
+	uint64_t k8;		/* the first 8 bytes, zero-padded (tok_k8) */
 	int32_t id;		/* -1: empty */
+	uint32_t len;
 };
 
-struct tok_ment {		/* merge hash entry: (a,b) -> rank, new id */
-	uint64_t key;		/* UINT64_MAX: empty */
+struct tok_ment {		/* merge hash entry: (a,b) -> rank (rank_id: new id) */
+	int32_t a, b;		/* a == -1: empty */
 	uint32_t rank;
-	int32_t id;
 };
 
 struct tok_added {
@@ -116,37 +116,62 @@ static inline uint64_t tok_hash(const unsigned char *p, size_t n)
 	return h;
 }
 
+/* The first min(n, 8) bytes of p as a little-endian number, without
+ * reading past p[n - 1]. */
+static inline uint64_t tok_k8(const unsigned char *p, size_t n)
+{
+	uint64_t w;
+
+	if (n >= 8) {
+		memcpy(&w, p, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		w = (uint64_t)a | (uint64_t)b << ((n - 4) * 8);
+	} else if (n) {
+		w = (uint64_t)p[0] | (uint64_t)p[n >> 1] << ((n >> 1) * 8) |
+		    (uint64_t)p[n - 1] << ((n - 1) * 8);
+	} else {
+		w = 0;
+	}
+	return w;
+}
+
 /* Vocab lookup by raw bytes: id or -1. */
 static inline int32_t tok_vocab_get(const struct bn_tokenizer *t, const unsigned char *p,
 				    size_t n)
 {
-	uint64_t h = tok_hash(p, n);
-	uint32_t i = (uint32_t)h & t->vmask, h32 = (uint32_t)(h >> 32);
+	uint64_t k8 = tok_k8(p, n), h = tok_hash(p, n);
+	uint32_t i = (uint32_t)h & t->vmask;
 
 	for (;; i = (i + 1) & t->vmask) {
 		const struct tok_vent *e = &t->vtab[i];
 		if (e->id < 0)
 			return -1;
-		if (e->h == h32) {
-			const struct tok_info *ti = &t->info[e->id];
-			if (ti->vlen == n && !memcmp(t->pool + ti->voff, p, n))
-				return e->id;
-		}
+		if (e->k8 == k8 && e->len == n &&
+		    (n <= 8 || !memcmp(t->pool + t->info[e->id].voff + 8, p + 8, n - 8)))
+			return e->id;
 	}
+}
+
+static inline uint32_t tok_mslot(const struct bn_tokenizer *t, int32_t a, int32_t b)
+{
+	uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
+
+	return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - t->mbits));
 }
 
 static inline const struct tok_ment *tok_merge_get(const struct bn_tokenizer *t, int32_t a,
 						   int32_t b)
 {
-	uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
-	uint32_t mask = (1u << t->mbits) - 1;
-	uint32_t i = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - t->mbits));
+	uint32_t mask = (1u << t->mbits) - 1, i = tok_mslot(t, a, b);
 
 	for (;; i = (i + 1) & mask) {
 		const struct tok_ment *e = &t->mtab[i];
-		if (e->key == key)
+		if (e->a == a && e->b == b)
 			return e;
-		if (e->key == UINT64_MAX)
+		if (e->a < 0)
 			return NULL;
 	}
 }

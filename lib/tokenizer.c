@@ -54,11 +54,16 @@ uint16_t bn_tok_byte_char(unsigned b)
 
 /* ---- loading ---- */
 
+struct sent {		/* vocab by JSON string, load time only */
+	uint32_t h;
+	int32_t id;
+};
+
 struct load {
 	struct bn_tokenizer *t;
 	const char *name;
 	struct bn_errbuf *eb;
-	struct tok_vent *stab;	/* vocab by JSON string (load time only) */
+	struct sent *stab;
 	uint32_t smask;
 };
 
@@ -148,7 +153,7 @@ static int32_t stab_get(const struct load *L, const char *s, size_t n)
 	uint32_t i = (uint32_t)h & L->smask;
 
 	for (;; i = (i + 1) & L->smask) {
-		const struct tok_vent *e = &L->stab[i];
+		const struct sent *e = &L->stab[i];
 		if (e->id < 0)
 			return -1;
 		if (e->h == (uint32_t)(h >> 32)) {
@@ -217,7 +222,8 @@ static int load_vocab(struct load *L, const cJSON *vocab)
 			h = tok_hash((unsigned char *)buf, (size_t)bl);
 			for (j = (uint32_t)h & t->vmask; t->vtab[j].id >= 0; j = (j + 1) & t->vmask)
 				;
-			t->vtab[j].h = (uint32_t)(h >> 32);
+			t->vtab[j].k8 = tok_k8((unsigned char *)buf, (size_t)bl);
+			t->vtab[j].len = (uint32_t)bl;
 			t->vtab[j].id = it->valueint;
 		} else {
 			if ((off = pool_add(t, s, sl)) < 0)
@@ -255,7 +261,7 @@ static int load_merges(struct load *L, const cJSON *merges)
 	size_t catcap = 0;
 
 	t->mbits = 4;
-	while ((1u << t->mbits) < 2u * (unsigned)n + 16)
+	while ((1u << t->mbits) < 3u * (unsigned)n / 2 + 16)
 		t->mbits++;
 	if (t->mbits > 30)
 		return lfail(L, BN_ERANGE, "too many merges");
@@ -269,7 +275,6 @@ static int load_merges(struct load *L, const cJSON *merges)
 		const char *a, *b;
 		size_t al, bl;
 		int32_t ia, ib, nid;
-		uint64_t key;
 		uint32_t j;
 
 		if (cJSON_IsString(it)) {
@@ -301,14 +306,13 @@ static int load_merges(struct load *L, const cJSON *merges)
 			free(cat);
 			return lfail(L, BN_EFORMAT, "model.merges[%d]: token not in vocab", rank);
 		}
-		key = (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib;
-		j = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - t->mbits));
-		while (t->mtab[j].key != UINT64_MAX && t->mtab[j].key != key)
+		j = tok_mslot(t, ia, ib);
+		while (t->mtab[j].a >= 0 && !(t->mtab[j].a == ia && t->mtab[j].b == ib))
 			j = (j + 1) & mask;
 		/* a repeated pair: the later rank wins, as in HF's map */
-		t->mtab[j].key = key;
+		t->mtab[j].a = ia;
+		t->mtab[j].b = ib;
 		t->mtab[j].rank = (uint32_t)rank;
-		t->mtab[j].id = nid;
 		t->rank_id[rank] = nid;
 		rank++;
 	}
