@@ -5,6 +5,7 @@
  * its own random stream and penalty history, chosen by the frame's rec, so
  * ids depend only on the seed, the record and its frames.  --serve is the
  * external-sampler side of a generation loop: one "ID\n" per frame, flushed. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -64,9 +65,9 @@ static uint64_t parse_seed(const char *s)
 	char *end;
 	unsigned long long v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (!*s || *s == '-' || *end || errno)
+	errno = 0;	/* decimal, or hexadecimal after 0x; never octal */
+	v = strtoull(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
+	if (!isdigit((unsigned char)*s) || *end || errno)
 		usage_error("invalid value '%s' for --seed (expected an integer in 0..%llu)",
 			    s, (unsigned long long)UINT64_MAX);
 	return v;

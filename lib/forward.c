@@ -10,7 +10,7 @@ struct bn_state {
 	const struct bn_model *m;
 	const struct bn_kernels *k;
 	struct bn_pool *pool;
-	int n_ctx, n_batch, pos, nth;
+	int n_ctx, n_batch, pos, pos0, nth;	/* pos0: first position of this bn_eval */
 	int qd, kvd, npad;		/* npad: int8 row stride (max padded input) */
 	float *x;			/* [B][dim] residual stream */
 	float *xn;			/* [B][max(dim, qd, ffn)] normalized input */
@@ -111,6 +111,7 @@ void bn_state_free(struct bn_state *s)
 
 int bn_state_pos(const struct bn_state *s) { return s->pos; }
 int bn_state_ctx(const struct bn_state *s) { return s->n_ctx; }
+int bn_state_eval_pos(const struct bn_state *s) { return s->pos0; }
 int bn_state_vocab(const struct bn_state *s) { return s->m->cfg.n_vocab; }
 
 void bn_state_rewind(struct bn_state *s, int pos)
@@ -357,6 +358,7 @@ int bn_eval(struct bn_state *s, const int32_t *tok, int T, enum bn_logits_mode m
 		if (tok[i] < 0 || tok[i] >= s->m->cfg.n_vocab)
 			return bn_fail(eb, BN_EINVAL, "token id %d is outside the vocabulary (0..%d)",
 				       tok[i], s->m->cfg.n_vocab - 1);
+	s->pos0 = s->pos;
 	for (done = 0; done < T; done += s->n_batch) {
 		int n = BN_MIN(s->n_batch, T - done);
 		if ((rc = chunk(s, tok + done, n, done, mode, done + n == T, fn, ctx)) != 0)

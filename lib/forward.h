@@ -33,6 +33,8 @@ int bn_state_pos(const struct bn_state *s);
 void bn_state_rewind(struct bn_state *s, int pos);
 int bn_state_ctx(const struct bn_state *s);
 int bn_state_vocab(const struct bn_state *s);
+/* Position of tok[0] of the bn_eval call in progress (for logits callbacks). */
+int bn_state_eval_pos(const struct bn_state *s);
 
 /* Evaluate T tokens at the current position; fails with BN_ERANGE when the
  * context is full and BN_EINVAL for an id outside the vocabulary. */

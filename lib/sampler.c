@@ -1,6 +1,6 @@
 /* sampler.c - the llama.cpp sampler chain (see sampler.h for the contract).
  *
- * Candidates live in one scratch array of {key, logit, id}.  Every ordering
+ * Candidates live in one scratch array of {key, logit, p, id}.  Every ordering
  * step sorts by key descending, ties by lower id, with a heap selection that
  * costs O(n log k) for the k best (heapsort when k = n), so the default
  * top-k 40 never sorts the whole 128k vocabulary. */
@@ -16,6 +16,7 @@
 struct cand {
 	float key;	/* the sort key: the logit, or -|surprise - entropy| */
 	float logit;
+	float p;	/* probability among the current candidates, or the draw's weight */
 	int32_t id;
 };
 
@@ -28,7 +29,6 @@ struct bn_sampler {
 	struct bn_sampler_params p;
 	int n_vocab;
 	struct cand *cand;	/* [n_vocab] */
-	float *prob;		/* [n_vocab] probabilities of cand, same order */
 	int32_t *cnt;		/* [n_vocab] occurrence counts; all zero between calls */
 	struct state_hdr st;
 	int32_t *ring;		/* [repeat_last_n] history, oldest at (head - len) */
@@ -115,10 +115,9 @@ int bn_sampler_new(struct bn_sampler **out, const struct bn_sampler_params *p, i
 	s->p = *p;
 	s->n_vocab = n_vocab;
 	s->cand = malloc((size_t)n_vocab * sizeof(*s->cand));
-	s->prob = malloc((size_t)n_vocab * sizeof(*s->prob));
 	s->cnt = calloc((size_t)n_vocab, sizeof(*s->cnt));
 	s->ring = malloc((size_t)(p->repeat_last_n ? p->repeat_last_n : 1) * sizeof(*s->ring));
-	if (!s->cand || !s->prob || !s->cnt || !s->ring) {
+	if (!s->cand || !s->cnt || !s->ring) {
 		bn_sampler_free(s);
 		return BN_ENOMEM;
 	}
@@ -132,7 +131,6 @@ void bn_sampler_free(struct bn_sampler *s)
 	if (!s)
 		return;
 	free(s->cand);
-	free(s->prob);
 	free(s->cnt);
 	free(s->ring);
 	free(s);
@@ -259,7 +257,7 @@ static void apply_penalties(struct bn_sampler *s, float *logits)
 	}
 }
 
-/* Softmax of cand[0..n).logit at temperature 1 into prob[0..n).  All -inf
+/* Softmax of cand[0..n).logit at temperature 1 into cand[].p.  All -inf
  * gives a uniform result. */
 static void softmax(struct bn_sampler *s, size_t n)
 {
@@ -271,67 +269,65 @@ static void softmax(struct bn_sampler *s, size_t n)
 		mx = s->cand[i].logit > mx ? s->cand[i].logit : mx;
 	for (i = 0; i < n; i++) {
 		float e = mx == -INFINITY ? 1.0f : expf(s->cand[i].logit - mx);
-		s->prob[i] = e;
+		s->cand[i].p = e;
 		sum += e;
 	}
 	for (i = 0; i < n; i++)
-		s->prob[i] = (float)(s->prob[i] / sum);
+		s->cand[i].p = (float)(s->cand[i].p / sum);
 }
 
-/* Locally typical sampling (Meister et al.), as llama.cpp: order by
- * |-log p - H| ascending, keep the prefix whose mass first exceeds typical. */
-static size_t typical(struct bn_sampler *s, size_t n)
+/* The shortest prefix of cand[0..n) in key order whose mass cand[].p
+ * reaches mass (closed: >=, else >).  Unless already sorted, it sorts only
+ * as long a prefix as it needs: the 64 best, then 8 times more each round;
+ * the best m in a total order begin with the best m/8, so the running sum
+ * carries over. */
+static size_t nucleus(struct bn_sampler *s, size_t n, double mass, int closed, int sorted)
 {
-	double ent = 0, cum = 0;
-	size_t i;
+	size_t i = 0, m = sorted ? n : BN_MIN(n, 64);
+	double cum = 0;
 
-	softmax(s, n);
-	for (i = 0; i < n; i++)
-		if (s->prob[i] > 0)
-			ent -= s->prob[i] * log(s->prob[i]);
-	for (i = 0; i < n; i++) {
-		double sur = s->prob[i] > 0 ? -log(s->prob[i]) : INFINITY;
-		s->cand[i].key = -(float)fabs(sur - ent);
-	}
-	select_best(s->cand, n, n);
-	softmax(s, n);
-	for (i = 0; i < n; i++) {
-		cum += s->prob[i];
-		if (cum > s->p.typical)
-			return i + 1;
-	}
-	return n;
-}
-
-/* Top-p over c[0..n): sorts only as long a prefix as needed. */
-static size_t top_p(struct bn_sampler *s, size_t n, int sorted)
-{
-	float mx = -INFINITY;
-	double sum = 0, cum = 0, pp = s->p.top_p;
-	size_t i, m = sorted ? n : BN_MIN(n, 64);
-
-	for (i = 0; i < n; i++)
-		mx = s->cand[i].logit > mx ? s->cand[i].logit : mx;
-	if (mx == -INFINITY)
-		return n;
-	for (i = 0; i < n; i++)
-		sum += expf(s->cand[i].logit - mx);
-	if (!sorted)
-		for (i = 0; i < n; i++)
-			s->cand[i].key = s->cand[i].logit;
 	for (;;) {
 		if (!sorted)
 			select_best(s->cand, n, m);
-		cum = 0;
-		for (i = 0; i < m; i++) {
-			cum += expf(s->cand[i].logit - mx) / sum;
-			if (cum >= pp)
+		for (; i < m; i++) {
+			cum += s->cand[i].p;
+			if (closed ? cum >= mass : cum > mass)
 				return i + 1;
 		}
 		if (m == n)
 			return n;
 		m = BN_MIN(n, m * 8);
 	}
+}
+
+/* Locally typical sampling (Meister et al.), as llama.cpp: order by
+ * |-log p - H| ascending, keep the prefix whose mass first exceeds typical. */
+static size_t typical(struct bn_sampler *s, size_t n)
+{
+	double ent = 0;
+	size_t i;
+
+	softmax(s, n);
+	for (i = 0; i < n; i++)
+		if (s->cand[i].p > 0)
+			ent -= s->cand[i].p * log(s->cand[i].p);
+	for (i = 0; i < n; i++) {
+		double sur = s->cand[i].p > 0 ? -log(s->cand[i].p) : INFINITY;
+		s->cand[i].key = -(float)fabs(sur - ent);
+	}
+	return nucleus(s, n, s->p.typical, 0, 0);
+}
+
+/* Top-p: the highest-first prefix whose mass reaches top_p. */
+static size_t top_p(struct bn_sampler *s, size_t n, int sorted)
+{
+	size_t i;
+
+	if (!sorted)
+		for (i = 0; i < n; i++)
+			s->cand[i].key = s->cand[i].logit;
+	softmax(s, n);
+	return nucleus(s, n, s->p.top_p, 1, sorted);
 }
 
 static size_t min_p(struct bn_sampler *s, size_t n)
@@ -354,36 +350,45 @@ static size_t min_p(struct bn_sampler *s, size_t n)
 	return k;
 }
 
-static int32_t draw(struct bn_sampler *s, size_t n, double u)
+/* The draw's weights exp((l - max) / temp) into cand[0..n).p; returns their sum. */
+static double weights(struct bn_sampler *s, size_t n)
 {
 	float mx = -INFINITY, t = s->p.temp;
-	double sum = 0, acc = 0;
+	double sum = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		mx = s->cand[i].logit > mx ? s->cand[i].logit : mx;
 	for (i = 0; i < n; i++) {
 		float e = mx == -INFINITY ? 1.0f : expf((s->cand[i].logit - mx) / t);
-		s->prob[i] = e;
+		s->cand[i].p = e;
 		sum += e;
 	}
-	u *= sum;
+	return sum;
+}
+
+static int32_t draw(struct bn_sampler *s, size_t n, double u)
+{
+	double acc = 0;
+	size_t i;
+
+	u *= weights(s, n);
 	for (i = 0; i < n; i++) {
-		acc += s->prob[i];
+		acc += s->cand[i].p;
 		if (u < acc)
 			return s->cand[i].id;
 	}
 	for (i = n; i-- > 0;)	/* rounding left u at the top: last nonzero */
-		if (s->prob[i] > 0)
+		if (s->cand[i].p > 0)
 			return s->cand[i].id;
 	return s->cand[0].id;
 }
 
-int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
+/* Penalties and truncation: the survivors in cand[0..return). */
+static size_t chain(struct bn_sampler *s, float *logits)
 {
 	const struct bn_sampler_params *p = &s->p;
 	size_t n = (size_t)s->n_vocab, i;
-	double u = bn_rng_uniform(s->st.key, s->st.step++);
 	int sorted = 0;
 
 	apply_penalties(s, logits);
@@ -397,7 +402,8 @@ int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
 				best = (int32_t)i;
 			}
 		}
-		return best;
+		s->cand[0] = (struct cand){ .key = bl, .logit = bl, .id = best };
+		return 1;
 	}
 	for (i = 0; i < n; i++) {
 		float l = sane(logits[i]);
@@ -418,7 +424,29 @@ int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
 	}
 	if (p->min_p > 0.0f && n > 1)
 		n = min_p(s, n);
-	return draw(s, n, u);
+	return n;
+}
+
+int32_t bn_sampler_sample(struct bn_sampler *s, float *logits)
+{
+	double u = bn_rng_uniform(s->st.key, s->st.step++);
+	size_t n = chain(s, logits);
+
+	return s->p.temp <= 0 ? s->cand[0].id : draw(s, n, u);
+}
+
+int bn_sampler_apply(struct bn_sampler *s, float *logits, int32_t *ids, float *probs)
+{
+	size_t n = chain(s, logits), i;
+	double sum = s->p.temp <= 0 ? 1 : weights(s, n);
+
+	if (s->p.temp <= 0)
+		s->cand[0].p = 1;
+	for (i = 0; i < n; i++) {
+		ids[i] = s->cand[i].id;
+		probs[i] = (float)(s->cand[i].p / sum);
+	}
+	return (int)n;
 }
 
 /* ==== log-probabilities ==== */

@@ -60,7 +60,7 @@ int bn_sampler_params_check(const struct bn_sampler_params *p, struct bn_errbuf 
 
 struct bn_sampler;
 
-/* Allocates the sampler and all its scratch (about 16 bytes per vocabulary
+/* Allocates the sampler and all its scratch (20 bytes per vocabulary
  * entry plus the history); no later call allocates.  Starts as after
  * bn_sampler_reset(s, 0).  Returns BN_OK, BN_EINVAL (bad params or n_vocab
  * outside 1..2^24) or BN_ENOMEM.  Caller frees with bn_sampler_free(). */
@@ -78,6 +78,15 @@ void bn_sampler_accept(struct bn_sampler *s, int32_t id);
  * penalties to logits in place; the rest happens in the sampler's scratch.
  * Uses exactly one draw of the stream, also when greedy. */
 int32_t bn_sampler_sample(struct bn_sampler *s, float *logits);
+
+/* The chain without the draw: penalties (in place, as above) and
+ * truncation, then the survivors' ids in the chain's final order and their
+ * probabilities at temperature temp into ids[] and probs[] (room for n_vocab
+ * each).  Returns how many.  Greedy gives the argmax with probability 1.
+ * Uses no draw and does not touch the history: for tests and for showing
+ * the final distribution (on a copy of the logits if they are to be sampled
+ * too, or the penalties apply twice). */
+int bn_sampler_apply(struct bn_sampler *s, float *logits, int32_t *ids, float *probs);
 
 /* Record switching for interleaved streams (e.g. a batch): the state is the
  * stream key, the draw counter and the history; bn_sampler_state_size bytes,
