@@ -1058,7 +1058,9 @@ static int get_body(struct bn_hub *h, const char *repo, const char *url0, struct
 		}
 		if (++attempt > h->retries) {
 			if (c != CURLE_OK)
-				rc = curl_error(c, url, eb);
+				rc = bn_fail(eb, BN_ENET, "'%s/%s': download failed after %" PRIu64
+					     " of %" PRIu64 " bytes: %s", repo, s->f->path, s->off,
+					     s->f->size, curl_easy_strerror(c));
 			else if (r.status >= 400)
 				rc = status_error(&r, repo, NULL, s->f->path, eb);
 			else
