@@ -171,9 +171,9 @@ int main(int argc, char **argv)
 		case 'n': dry = 1; break;
 		case 'J': json = 1; break;
 		case 'q': ui.quiet = 1; break;
-		case 'h': usage(stdout); return close_stdout();
+		case 'h': usage(stdout); exit(close_stdout());
 		case 'V': print_version();
-		default: fprintf(stderr, "Try '%s --help' for more information.\n", argv0); return 2;
+		default: fprintf(stderr, "Try '%s --help' for more information.\n", argv0); exit(2);
 		}
 	}
 	if (optind != argc - 1)
