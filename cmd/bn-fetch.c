@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 	if (!ninc)
 		for (i = 0; i < BN_LEN(default_include); i++)
 			inc[ninc++] = default_include[i];
-	ui.tty = cli_stderr_tty();
+	ui.tty = cli_stderr_tty() && !getenv("HF_HUB_DISABLE_PROGRESS_BARS");
 	ui.color = ui.tty && !getenv("NO_COLOR") && !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb"));
 	ho.offline |= bn_hf_offline_env();
 	ho.retries = (int)env_long("BN_FETCH_RETRIES", -1, 0, 100);
