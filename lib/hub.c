@@ -537,6 +537,11 @@ int bn_hub_open(struct bn_hub **hp, const struct bn_hub_opts *o, struct bn_errbu
 		bn_hub_close(h);
 		return BN_EINVAL;
 	}
+	if (o->offline && h->local_dir) {
+		bn_hub_close(h);
+		return bn_fail(eb, BN_EUNSUP, "offline mode reads the cache and cannot be "
+			       "combined with --local-dir");
+	}
 	h->offline = o->offline;
 	h->retries = o->retries < 0 ? 5 : o->retries;
 	h->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : 1000;
@@ -979,10 +984,9 @@ static int head_meta(struct bn_hub *h, const char *repo, const char *commit,
 		goto out;
 	}
 	if (r.status >= 300 && r.location) {
-		free(fin);
-		fin = NULL;
-		/* request() stopped at an absolute redirect: r.location is it */
-		*url = strdup(r.location);
+		/* request() stopped at a redirect to another host: follow it
+		 * for the download, without the token */
+		*url = resolve_url(fin, r.location);
 	} else {
 		*url = fin;
 		fin = NULL;
@@ -1131,8 +1135,8 @@ static int fetch_one(struct bn_hub *h, const char *repo, const char *commit,
 		goto out;
 	}
 	/* another process may have finished it while we waited */
-	if (stat(final, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == f->size &&
-	    !h->local_dir) {
+	if (h->local_dir ? ld_cached(h, f) :
+	    stat(final, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == f->size) {
 		rc = BN_OK;
 		goto out;
 	}

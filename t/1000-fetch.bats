@@ -470,6 +470,9 @@ assert j["dry_run"] is True and all(f["cached"] for f in j["files"])'
 	run bn-fetch -q --local-dir out bn/nested --include '*'
 	assert_success
 	[ "$(log_count '"/resolve" in r["path"] or r["server"] == "cdn"')" -eq 0 ]
+	run --separate-stderr bn-fetch --offline --local-dir out bn/nested
+	assert_failure 1
+	[[ "$stderr" == *"cannot be combined with --local-dir"* ]]
 }
 
 @test "usage errors exit 2" {
