@@ -79,6 +79,24 @@ $(DEMO): $(O)/bin/bn-convert $(wildcard share/bitnet-demo/*)
 
 units: $(UNITS)
 
+# The NEON kernels on an x86 host: cross-build the kernel unit test for
+# aarch64 (static) and run it under qemu-user.  Needs gcc-aarch64-linux-gnu,
+# libc6-dev-arm64-cross and qemu-user (scripts/deps.sh, optional list).
+CROSS ?= aarch64-linux-gnu-
+QEMU_AARCH64 ?= qemu-aarch64
+NEON_UNIT := $(O)/aarch64/t/kernels
+NEON_CFLAGS = -O2 -std=c11 -Wall -Wextra -Wno-unused-parameter -pthread -D_GNU_SOURCE -Ilib -Ikernels
+
+$(NEON_UNIT): t/unit/kernels.c t/unit/unit.h kernels/kernels.h kernels/dispatch.c kernels/scalar.c \
+		kernels/neon.c lib/half.c lib/bn.h
+	@mkdir -p $(@D)
+	$(Q)$(CROSS)gcc $(NEON_CFLAGS) -march=armv8.2-a+dotprod+fp16 -c -o $@-neon.o kernels/neon.c
+	$(Q)$(CROSS)gcc $(NEON_CFLAGS) -DBN_HAVE_NEON -static -o $@ t/unit/kernels.c \
+		kernels/dispatch.c kernels/scalar.c lib/half.c $@-neon.o -lm
+
+check-neon: $(NEON_UNIT)
+	$(Q)$(QEMU_AARCH64) $(NEON_UNIT)
+
 deps:
 	sh scripts/deps.sh
 
@@ -110,6 +128,6 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all check test units deps install uninstall clean
+.PHONY: all check check-neon test units deps install uninstall clean
 .SECONDARY:
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

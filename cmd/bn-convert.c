@@ -1,34 +1,124 @@
-/* bn-convert - convert a Hugging Face BitNet checkpoint to a bn model (not built yet). */
+/* bn-convert - convert a Hugging Face BitNet checkpoint into a bn model. */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "convert.h"
+#include "file.h"
+#include "gguf.h"
+
+static int quiet;
+static double t0;
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, "Usage: bn-convert [OPTIONS] HF_DIR -o MODEL.gguf\n"
-		"convert a Hugging Face BitNet checkpoint to a bn model.\n\n"
-		"  -h, --help     show this help and exit\n"
-		"  -V, --version  show the version and exit\n");
+	fprintf(fp,
+		"Usage: bn-convert [OPTIONS] HF_DIR -o MODEL.gguf\n"
+		"       bn-convert [OPTIONS] --synthetic SHAPE -o MODEL.gguf\n"
+		"Convert a Hugging Face BitNet b1.58 checkpoint (packed ternary or bf16 master\n"
+		"weights) into one mmap-able bn model file (GGUF).\n\n"
+		"  -o, --output FILE       write the model to FILE ('-' for stdout)\n"
+		"  -e, --embed-type TYPE   embedding/output head type: f16 (default), bf16, f32, q8_0\n"
+		"      --synthetic SHAPE   random ternary weights, no input: 2b4t, 125m, 350m,\n"
+		"                          700m, 1b, 3b8, 7b, tiny\n"
+		"      --seed N            seed for --synthetic (default 1)\n"
+		"  -q, --quiet             no progress or warnings\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show the version and exit\n");
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress(void *ctx, int done, int total, uint64_t bytes)
+{
+	double dt = now() - t0;
+
+	(void)ctx;
+	fprintf(stderr, "\r%s: %d/%d tensors, %.1f MB, %.1f MB/s ", argv0, done, total,
+		(double)bytes / 1e6, dt > 0 ? (double)bytes / 1e6 / dt : 0.0);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static void warn_cb(void *ctx, const char *msg)
+{
+	(void)ctx;
+	if (!quiet)
+		warn("%s", msg);
+}
+
+static uint32_t parse_type(const char *s)
+{
+	if (!strcmp(s, "f16")) return BN_TYPE_F16;
+	if (!strcmp(s, "bf16")) return BN_TYPE_BF16;
+	if (!strcmp(s, "f32")) return BN_TYPE_F32;
+	if (!strcmp(s, "q8_0")) return BN_TYPE_Q8_0;
+	usage_error("unknown embedding type '%s' (f16, bf16, f32, q8_0)", s);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "embed-type", required_argument, NULL, 'e' },
+		{ "synthetic", required_argument, NULL, 'S' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
-	int c;
+	struct bn_convert_opts o;
+	struct bn_errbuf eb = { "" };
+	struct bn_out out;
+	const char *output = NULL, *synthetic = NULL;
+	unsigned long long seed = 1;
+	int c, rc;
 
 	cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	bn_convert_opts_default(&o);
+	while ((c = getopt_long(argc, argv, "o:e:qhV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'o': output = optarg; break;
+		case 'e': o.embd_type = parse_type(optarg); break;
+		case 'S': synthetic = optarg; break;
+		case 's': seed = (unsigned long long)cli_int(optarg, 0, INT64_MAX, "--seed"); break;
+		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return close_stdout();
 		case 'V': print_version();
 		default: fprintf(stderr, "Try '%s --help' for more information.\n", argv0); return 2;
 		}
 	}
-	die("not implemented yet");
+	if (!output)
+		usage_error("missing -o OUTPUT");
+	if (synthetic ? optind != argc : optind != argc - 1)
+		usage_error(synthetic ? "--synthetic takes no input directory" :
+			    "expected one checkpoint directory");
+	o.warn = warn_cb;
+	if (!quiet && cli_stderr_tty() && strcmp(output, "-")) {
+		o.progress = progress;
+		t0 = now();
+	}
+	if (bn_out_open(&out, output, &eb) < 0)
+		die_err(BN_EIO, &eb);
+	rc = synthetic ? bn_convert_synthetic(synthetic, seed, &o, out.fp, &eb)
+		       : bn_convert_hf(argv[optind], &o, out.fp, &eb);
+	if (rc < 0) {
+		bn_out_abort(&out);
+		die_err(rc, &eb);
+	}
+	if (bn_out_commit(&out, &eb) < 0) {
+		if (!strcmp(output, "-"))
+			cli_check_stdout();
+		die_err(BN_EIO, &eb);
+	}
+	return 0;
 }

@@ -13,7 +13,11 @@
  * without TQ2_0's per-256 f16 scale: bn keeps one f32 scale per matrix.
  *
  * Activations for a T2 product are int8 vectors padded with zeros to nb*128
- * elements, quantized per token by quant_i8 (absmax, round half to even). */
+ * elements, quantized per token by quant_i8 (absmax, round half to even).
+ *
+ * Limits every table honours: nb <= BN_T2_MAX_NB (rows of up to 2^21
+ * weights; the SIMD tables accumulate code*x with codes 0..3 in int32 lanes,
+ * see the bounds in each file), row counts and T are any value >= 0. */
 #ifndef BN_KERNELS_H
 #define BN_KERNELS_H
 
@@ -22,6 +26,7 @@
 
 #define BN_T2_BLOCK 128		/* weights per block */
 #define BN_T2_BLOCK_BYTES 32	/* bytes per block */
+#define BN_T2_MAX_NB 16384	/* blocks per row, at most */
 
 struct bn_kernels {
 	const char *name;
@@ -44,6 +49,14 @@ struct bn_kernels {
 	float (*dot_bf16)(const uint16_t *w, const float *x, int n);
 	/* Q8_0 row (ggml layout: per 32 values an f16 scale then 32 int8). */
 	float (*dot_q8_0)(const uint8_t *w, const float *x, int n);
+	/* Several f16 rows at once (the output head): for rows r in [r0, r1),
+	 * y[r - r0] = dot_f16(w + r*ld, x, n); ld is in elements.  Bit for
+	 * bit the same as dot_f16 of the same table for every row, whatever
+	 * r0 and r1 (so splitting rows across threads changes nothing). */
+	void (*gemv_f16)(const uint16_t *w, size_t ld, int r0, int r1,
+			 const float *x, int n, float *y);
+	/* y[i] += a * v[i] for an f16 vector v (attention over an f16 V cache). */
+	void (*axpy_f16)(float a, const uint16_t *v, float *y, int n);
 };
 
 extern const struct bn_kernels bn_kernels_scalar;

@@ -128,6 +128,23 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return acc;
 }
 
+static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
+		     const float *x, int n, float *y)
+{
+	int r;
+
+	for (r = r0; r < r1; r++)
+		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
+}
+
+static void axpy_f16(float a, const uint16_t *v, float *y, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		y[i] += a * bn_f16_to_f32(v[i]);
+}
+
 const struct bn_kernels bn_kernels_scalar = {
 	.name = "scalar",
 	.gemv_t2 = gemv_t2,
@@ -137,4 +154,6 @@ const struct bn_kernels bn_kernels_scalar = {
 	.dot_f16 = dot_f16,
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
+	.gemv_f16 = gemv_f16,
+	.axpy_f16 = axpy_f16,
 };

@@ -19,6 +19,18 @@ for cfg in "build" "build-san SAN=1"; do
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		sh t/run.sh "$o" | tee -a "$out" || status=1
 done
+# The NEON kernels under qemu-user, on hosts other than aarch64, when the
+# cross compiler and qemu are installed (scripts/deps.sh, optional list).
+if [ "$(uname -m)" != aarch64 ] && command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 &&
+	command -v qemu-aarch64 >/dev/null 2>&1; then
+	echo "== neon (qemu-aarch64)"
+	if ! make -s check-neon >"$out.neon" 2>&1; then
+		grep -q '^not ok' "$out.neon" || echo "not ok - make check-neon failed" >>"$out.neon"
+		status=1
+	fi
+	tee -a "$out" <"$out.neon"
+	rm -f "$out.neon"
+fi
 pass=$(grep -c '^ok ' "$out")
 fail=$(grep -c '^not ok' "$out")
 echo "$pass passed, $fail failed"

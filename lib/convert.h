@@ -1,0 +1,40 @@
+/* convert.h - Hugging Face BitNet checkpoint -> bn GGUF model (docs/bn-model.5).
+ *
+ * Reads config.json, generation_config.json (optional), tokenizer.json,
+ * tokenizer_config.json (optional) and model.safetensors (or shards).
+ * Projection weights are either packed U8 ternary (4 per byte, row blocks,
+ * with a per-matrix weight_scale: multiplied for linear_class autobitlinear,
+ * divided for bitlinear) or float master weights (BF16/F16/F32), which are
+ * quantized with absmean exactly as transformers' WeightQuant does. */
+#ifndef BN_CONVERT_H
+#define BN_CONVERT_H
+
+#include <stdio.h>
+
+#include "bn.h"
+
+struct bn_convert_opts {
+	uint32_t embd_type;	/* BN_TYPE_F16 (default), BF16, F32, Q8_0 */
+	/* progress callback: tensors done / total, bytes written; may be NULL */
+	void (*progress)(void *ctx, int done, int total, uint64_t bytes);
+	void *progress_ctx;
+	/* warnings (e.g. an all-zero ternary tensor): one line each; may be NULL */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+};
+
+void bn_convert_opts_default(struct bn_convert_opts *o);
+/* Convert dir into a GGUF stream on fp. */
+int bn_convert_hf(const char *dir, const struct bn_convert_opts *o, FILE *fp,
+		  struct bn_errbuf *eb);
+/* Same into a malloc'd buffer (caller frees). */
+int bn_convert_hf_mem(const char *dir, const struct bn_convert_opts *o, uint8_t **buf,
+		      size_t *size, struct bn_errbuf *eb);
+
+/* Synthetic model with random ternary weights for benchmarks.  shape is one
+ * of 2b4t, 125m, 350m, 700m (= 1b), 3b8, 7b, or "tiny"; seed selects
+ * the weights. */
+int bn_convert_synthetic(const char *shape, uint64_t seed, const struct bn_convert_opts *o,
+			 FILE *fp, struct bn_errbuf *eb);
+
+#endif

@@ -1,0 +1,368 @@
+/* forward.c - BitNet b1.58 transformer forward pass (see forward.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forward.h"
+#include "kernels.h"
+
+struct bn_state {
+	const struct bn_model *m;
+	const struct bn_kernels *k;
+	struct bn_pool *pool;
+	int n_ctx, n_batch, pos, pos0, nth;	/* pos0: first position of this bn_eval */
+	int qd, kvd, npad;		/* npad: int8 row stride (max padded input) */
+	float *x;			/* [B][dim] residual stream */
+	float *xn;			/* [B][max(dim, qd, ffn)] normalized input */
+	int8_t *xq;			/* [B][npad] quantized activations */
+	float *xs;			/* [B] activation scales s */
+	int32_t *acc;			/* [B][max_out] integer products */
+	float *q, *ao;			/* [B][qd] */
+	float *g, *u;			/* [B][ffn] */
+	float *kb, *vb;			/* [B][kvd] new keys and values */
+	float *y;			/* [B][max_out] projection output */
+	float *kc, *vc;			/* [L][n_ctx][kvd] cache (K after RoPE) */
+	float *att;			/* [nth][n_ctx] scores */
+	float *inv_freq;		/* [head_dim/2] */
+	float *cosv, *sinv;		/* [B][head_dim/2] */
+	float *hn;			/* [dim] final-norm row for the head */
+	float *logits;			/* [n_vocab] */
+	int32_t *tok;			/* current chunk */
+	int T;
+};
+
+static void *zalloc(size_t n, size_t size, int *bad)
+{
+	void *p = NULL;
+
+	if (!*bad && (n == 0 || !(p = calloc(n, size))))
+		*bad = n != 0;
+	return p;
+}
+
+int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int n_batch,
+		 struct bn_pool *pool, struct bn_errbuf *eb)
+{
+	const struct bn_config *c = &m->cfg;
+	struct bn_state *s;
+	size_t B, w, maxout;
+	int bad = 0, i;
+
+	*out = NULL;
+	if (n_ctx < 1 || n_ctx > c->ctx_max)
+		return bn_fail(eb, BN_ERANGE, "context size %d is outside 1..%d", n_ctx, c->ctx_max);
+	if (n_batch < 1)
+		n_batch = 1;
+	if (!(s = calloc(1, sizeof(*s))))
+		return bn_fail(eb, BN_ENOMEM, "out of memory");
+	s->m = m;
+	s->k = bn_kernels_get();
+	s->pool = pool;
+	s->nth = bn_pool_size(pool);
+	s->n_ctx = n_ctx;
+	s->n_batch = n_batch = BN_MIN(n_batch, n_ctx);
+	s->qd = c->n_heads * c->head_dim;
+	s->kvd = c->n_kv_heads * c->head_dim;
+	w = (size_t)BN_MAX(BN_MAX(c->dim, s->qd), c->ffn_dim);
+	s->npad = bn_t2_nb((int)w) * BN_T2_BLOCK;
+	maxout = (size_t)BN_MAX(BN_MAX(s->qd, c->dim), c->ffn_dim);
+	B = (size_t)n_batch;
+	s->x = zalloc(B * c->dim, 4, &bad);
+	s->xn = zalloc(B * w, 4, &bad);
+	s->xq = zalloc(B * s->npad, 1, &bad);
+	s->xs = zalloc(B, 4, &bad);
+	s->acc = zalloc(B * maxout, 4, &bad);
+	s->q = zalloc(B * s->qd, 4, &bad);
+	s->ao = zalloc(B * s->qd, 4, &bad);
+	s->g = zalloc(B * c->ffn_dim, 4, &bad);
+	s->u = zalloc(B * c->ffn_dim, 4, &bad);
+	s->kb = zalloc(B * s->kvd, 4, &bad);
+	s->vb = zalloc(B * s->kvd, 4, &bad);
+	s->y = zalloc(B * maxout, 4, &bad);
+	s->kc = zalloc((size_t)c->n_layers * n_ctx * s->kvd, 4, &bad);
+	s->vc = zalloc((size_t)c->n_layers * n_ctx * s->kvd, 4, &bad);
+	s->att = zalloc((size_t)s->nth * n_ctx, 4, &bad);
+	s->inv_freq = zalloc((size_t)c->head_dim / 2, 4, &bad);
+	s->cosv = zalloc(B * c->head_dim / 2, 4, &bad);
+	s->sinv = zalloc(B * c->head_dim / 2, 4, &bad);
+	s->hn = zalloc((size_t)c->dim, 4, &bad);
+	s->logits = zalloc((size_t)c->n_vocab, 4, &bad);
+	s->tok = zalloc(B, 4, &bad);
+	if (bad) {
+		bn_state_free(s);
+		return bn_fail(eb, BN_ENOMEM, "out of memory for a context of %d tokens", n_ctx);
+	}
+	for (i = 0; i < c->head_dim / 2; i++)
+		s->inv_freq[i] = 1.0f / powf(c->rope_theta, (float)(2 * i) / (float)c->head_dim);
+	*out = s;
+	return BN_OK;
+}
+
+void bn_state_free(struct bn_state *s)
+{
+	if (!s)
+		return;
+	free(s->x); free(s->xn); free(s->xq); free(s->xs); free(s->acc);
+	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc);
+	free(s->att); free(s->inv_freq); free(s->cosv); free(s->sinv); free(s->hn);
+	free(s->logits); free(s->tok);
+	free(s);
+}
+
+int bn_state_pos(const struct bn_state *s) { return s->pos; }
+int bn_state_ctx(const struct bn_state *s) { return s->n_ctx; }
+int bn_state_eval_pos(const struct bn_state *s) { return s->pos0; }
+int bn_state_vocab(const struct bn_state *s) { return s->m->cfg.n_vocab; }
+
+void bn_state_rewind(struct bn_state *s, int pos)
+{
+	if (pos >= 0 && pos < s->pos)
+		s->pos = pos;
+}
+
+/* ---- elementwise pieces ---- */
+
+/* y = w * (x * rsqrt(mean(x^2) + eps)) */
+static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
+{
+	double ss = 0;
+	float r;
+	int i;
+
+	for (i = 0; i < n; i++)
+		ss += (double)x[i] * x[i];
+	r = 1.0f / sqrtf((float)(ss / n) + eps);
+	for (i = 0; i < n; i++)
+		y[i] = w[i] * (x[i] * r);
+}
+
+/* NeoX rotation of one head: pairs (i, i + d/2). */
+static void rope(float *v, const float *cs, const float *sn, int d)
+{
+	int i, h = d / 2;
+
+	for (i = 0; i < h; i++) {
+		float a = v[i], b = v[i + h];
+		v[i] = a * cs[i] - b * sn[i];
+		v[i + h] = b * cs[i] + a * sn[i];
+	}
+}
+
+/* ---- parallel jobs ---- */
+
+struct lin_job {
+	struct bn_state *s;
+	const struct bn_tlin *l;
+	int T;
+	float *y;			/* [T][l->out] */
+};
+
+/* Rows split across threads; each thread scales its own outputs. */
+static void lin_run(void *arg, int ith, int nth)
+{
+	struct lin_job *j = arg;
+	struct bn_state *s = j->s;
+	const struct bn_tlin *l = j->l;
+	int r0, r1, t, r, nb = bn_t2_nb(l->in);
+	int32_t *acc = s->acc;
+
+	bn_split(l->out, 16, ith, nth, &r0, &r1);
+	if (r0 >= r1)
+		return;
+	if (j->T == 1)
+		s->k->gemv_t2(l->w, l->row_bytes, r0, r1, s->xq, nb, acc + r0);
+	else
+		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, j->T, nb,
+			      acc, (size_t)l->out);
+	for (t = 0; t < j->T; t++) {
+		float inv = s->xs[t], sc = l->scale;
+		const int32_t *a = acc + (size_t)t * l->out;
+		float *y = j->y + (size_t)t * l->out;
+		for (r = r0; r < r1; r++)
+			y[r] = (float)a[r] / inv * sc;
+	}
+}
+
+/* Quantize T rows of n activations (stride ld) into s->xq / s->xs. */
+static void quant_rows(struct bn_state *s, const float *x, int n, size_t ld, int T)
+{
+	int t, npad = bn_t2_nb(n) * BN_T2_BLOCK;
+
+	for (t = 0; t < T; t++)
+		s->xs[t] = s->k->quant_i8(x + (size_t)t * ld, n, npad, s->xq + (size_t)t * s->npad);
+}
+
+static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
+{
+	struct lin_job j = { s, l, T, y };
+
+	bn_pool_run(s->pool, lin_run, &j);
+}
+
+struct att_job {
+	struct bn_state *s;
+	int layer, T;
+};
+
+static void att_run(void *arg, int ith, int nth)
+{
+	struct att_job *j = arg;
+	struct bn_state *s = j->s;
+	const struct bn_config *c = &s->m->cfg;
+	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads, n = j->T * c->n_heads, i0, i1, i;
+	const float *kc = s->kc + (size_t)j->layer * s->n_ctx * s->kvd;
+	const float *vc = s->vc + (size_t)j->layer * s->n_ctx * s->kvd;
+	float *att = s->att + (size_t)ith * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
+
+	bn_split(n, 1, ith, nth, &i0, &i1);
+	for (i = i0; i < i1; i++) {
+		int t = i / c->n_heads, h = i % c->n_heads, kvh = h / grp, p = s->pos + t, jj, d;
+		const float *q = s->q + (size_t)t * s->qd + h * hd;
+		float *o = s->ao + (size_t)t * s->qd + h * hd, mx = -INFINITY, sum = 0;
+		for (jj = 0; jj <= p; jj++) {
+			att[jj] = s->k->dot_f32(q, kc + (size_t)jj * s->kvd + kvh * hd, hd) * scale;
+			mx = fmaxf(mx, att[jj]);
+		}
+		for (jj = 0; jj <= p; jj++) {
+			att[jj] = expf(att[jj] - mx);
+			sum += att[jj];
+		}
+		memset(o, 0, (size_t)hd * sizeof(*o));
+		for (jj = 0; jj <= p; jj++) {
+			const float *v = vc + (size_t)jj * s->kvd + kvh * hd;
+			float wgt = att[jj] / sum;
+			for (d = 0; d < hd; d++)
+				o[d] += wgt * v[d];
+		}
+	}
+}
+
+struct head_job {
+	struct bn_state *s;
+};
+
+static void head_run(void *arg, int ith, int nth)
+{
+	struct bn_state *s = ((struct head_job *)arg)->s;
+	const struct bn_dense *hd = &s->m->head;
+	int dim = s->m->cfg.dim, r0, r1, r;
+
+	bn_split(s->m->cfg.n_vocab, 64, ith, nth, &r0, &r1);
+	for (r = r0; r < r1; r++) {
+		const uint8_t *w = hd->w + (size_t)r * hd->row_bytes;
+		switch (hd->type) {
+		case BN_TYPE_F16: s->logits[r] = s->k->dot_f16((const uint16_t *)w, s->hn, dim); break;
+		case BN_TYPE_BF16: s->logits[r] = s->k->dot_bf16((const uint16_t *)w, s->hn, dim); break;
+		case BN_TYPE_Q8_0: s->logits[r] = s->k->dot_q8_0(w, s->hn, dim); break;
+		default: s->logits[r] = s->k->dot_f32((const float *)w, s->hn, dim); break;
+		}
+	}
+}
+
+/* ---- one chunk of T tokens through every layer ---- */
+
+static void layer(struct bn_state *s, int L, int T)
+{
+	const struct bn_config *c = &s->m->cfg;
+	const struct bn_layer *l = &s->m->layers[L];
+	struct att_job aj = { s, L, T };
+	int t, i, h, hd = c->head_dim, half = hd / 2;
+	size_t w = (size_t)BN_MAX(BN_MAX(c->dim, s->qd), c->ffn_dim);
+	float *kc = s->kc + (size_t)L * s->n_ctx * s->kvd;
+	float *vc = s->vc + (size_t)L * s->n_ctx * s->kvd;
+
+	/* attention */
+	for (t = 0; t < T; t++)
+		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->attn_norm, c->dim, c->norm_eps);
+	quant_rows(s, s->xn, c->dim, w, T);
+	linear(s, &l->q, s->q, T);
+	linear(s, &l->k, s->kb, T);
+	linear(s, &l->v, s->vb, T);
+	for (t = 0; t < T; t++) {
+		const float *cs = s->cosv + (size_t)t * half, *sn = s->sinv + (size_t)t * half;
+		float *kdst = kc + (size_t)(s->pos + t) * s->kvd;
+		for (h = 0; h < c->n_heads; h++)
+			rope(s->q + (size_t)t * s->qd + h * hd, cs, sn, hd);
+		memcpy(kdst, s->kb + (size_t)t * s->kvd, (size_t)s->kvd * 4);
+		for (h = 0; h < c->n_kv_heads; h++)
+			rope(kdst + h * hd, cs, sn, hd);
+		memcpy(vc + (size_t)(s->pos + t) * s->kvd, s->vb + (size_t)t * s->kvd,
+		       (size_t)s->kvd * 4);
+	}
+	bn_pool_run(s->pool, att_run, &aj);
+	for (t = 0; t < T; t++)
+		rmsnorm(s->xn + t * w, s->ao + (size_t)t * s->qd, l->attn_sub_norm, s->qd, c->norm_eps);
+	quant_rows(s, s->xn, s->qd, w, T);
+	linear(s, &l->o, s->y, T);
+	for (i = 0; i < T * c->dim; i++)
+		s->x[i] += s->y[i];
+
+	/* feed-forward: down(subnorm(relu(gate)^2 * up)) */
+	for (t = 0; t < T; t++)
+		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->ffn_norm, c->dim, c->norm_eps);
+	quant_rows(s, s->xn, c->dim, w, T);
+	linear(s, &l->gate, s->g, T);
+	linear(s, &l->up, s->u, T);
+	for (t = 0; t < T; t++) {
+		float *g = s->g + (size_t)t * c->ffn_dim, *u = s->u + (size_t)t * c->ffn_dim;
+		for (i = 0; i < c->ffn_dim; i++) {
+			float r = g[i] > 0 ? g[i] : 0;
+			g[i] = r * r * u[i];
+		}
+		rmsnorm(s->xn + t * w, g, l->ffn_sub_norm, c->ffn_dim, c->norm_eps);
+	}
+	quant_rows(s, s->xn, c->ffn_dim, w, T);
+	linear(s, &l->down, s->y, T);
+	for (i = 0; i < T * c->dim; i++)
+		s->x[i] += s->y[i];
+}
+
+static int chunk(struct bn_state *s, const int32_t *tok, int T, int base,
+		 enum bn_logits_mode mode, int last_chunk, bn_logits_fn fn, void *ctx)
+{
+	const struct bn_config *c = &s->m->cfg;
+	struct head_job hj = { s };
+	int t, i, L, half = c->head_dim / 2, rc = 0;
+
+	for (t = 0; t < T; t++) {
+		float p = (float)(s->pos + t);
+		bn_dense_row(&s->m->embd, c->dim, tok[t], s->x + (size_t)t * c->dim);
+		for (i = 0; i < half; i++) {
+			float f = p * s->inv_freq[i];
+			s->cosv[t * half + i] = cosf(f);
+			s->sinv[t * half + i] = sinf(f);
+		}
+	}
+	for (L = 0; L < c->n_layers; L++)
+		layer(s, L, T);
+	for (t = 0; t < T && !rc; t++) {
+		if (mode == BN_LOGITS_NONE || (mode == BN_LOGITS_LAST && (!last_chunk || t != T - 1)))
+			continue;
+		rmsnorm(s->hn, s->x + (size_t)t * c->dim, s->m->out_norm, c->dim, c->norm_eps);
+		bn_pool_run(s->pool, head_run, &hj);
+		if (fn)
+			rc = fn(ctx, base + t, s->logits);
+	}
+	s->pos += T;
+	return rc;
+}
+
+int bn_eval(struct bn_state *s, const int32_t *tok, int T, enum bn_logits_mode mode,
+	    bn_logits_fn fn, void *ctx, struct bn_errbuf *eb)
+{
+	int i, done, rc;
+
+	if (T < 0 || s->pos + T > s->n_ctx)
+		return bn_fail(eb, BN_ERANGE, "context full (%d tokens)", s->n_ctx);
+	for (i = 0; i < T; i++)
+		if (tok[i] < 0 || tok[i] >= s->m->cfg.n_vocab)
+			return bn_fail(eb, BN_EINVAL, "token id %d is outside the vocabulary (0..%d)",
+				       tok[i], s->m->cfg.n_vocab - 1);
+	s->pos0 = s->pos;
+	for (done = 0; done < T; done += s->n_batch) {
+		int n = BN_MIN(s->n_batch, T - done);
+		if ((rc = chunk(s, tok + done, n, done, mode, done + n == T, fn, ctx)) != 0)
+			return rc;
+	}
+	return BN_OK;
+}
