@@ -168,6 +168,11 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "hub-emulator/1"
     timeout = 20
 
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: no Nagle delay
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *args):
         pass
 
