@@ -15,7 +15,10 @@
 #include "interop.h"
 #include "kernels.h"
 #include "model.h"
+#include "tokenizer.h"
 #include "unit.h"
+#include "file.h"
+#include "interop_int.h"
 
 typedef int (*writer_fn)(void *ctx, FILE *fp, struct bn_errbuf *eb);
 
@@ -474,8 +477,65 @@ static void foreign_checks(void)
 	      "a GGUF header of zeros is refused: %s", eb.msg);
 }
 
+/* tokenizer.json -> tokenizer.ggml.* -> tokenizer.json encodes every line of
+ * the reference corpora to the same ids (with and without BOS). */
+static void tok_round_trip(const char *json_path, const char *refs, int n_vocab, int32_t bos,
+			   const char *what)
+{
+	struct bn_errbuf eb = { "" };
+	struct bn_config c = { .n_vocab = n_vocab, .bos = bos, .n_stop = 1, .stop = { bos + 1 } };
+	struct bn_gguf_writer *w;
+	struct bn_tokenizer *ta = NULL, *tb = NULL;
+	struct bn_gguf g;
+	char *json, *back = NULL, *lines, *line, *save;
+	size_t len, n, nl;
+	uint8_t *img = NULL;
+	FILE *fp = open_memstream((char **)&img, &n);
+	int same = 1, count = 0;
+
+	CHECK(bn_read_file(json_path, 64u << 20, &json, &len, &eb) == BN_OK, "%s: read", what);
+	bn_gguf_writer_new(&w, 32);
+	CHECK(bn_interop_tok_keys(w, json, len, &c, "t", &eb) == BN_OK, "%s: keys (%s)", what, eb.msg);
+	bn_gguf_write_header(w, fp);
+	fclose(fp);
+	bn_gguf_writer_free(w);
+	CHECK(bn_gguf_parse(&g, img, n, "t", &eb) == BN_OK &&
+	      bn_tok_json_from_ggml(&g, "t", &back, NULL, &eb) == BN_OK, "%s: rebuilt (%s)", what, eb.msg);
+	CHECK(bn_tokenizer_load(&ta, json, len, &eb) == BN_OK && back &&
+	      bn_tokenizer_load(&tb, back, strlen(back), &eb) == BN_OK, "%s: both load (%s)", what, eb.msg);
+	if (ta && tb && bn_read_file(refs, 64u << 20, &lines, &nl, &eb) == BN_OK) {
+		for (line = strtok_r(lines, "\n", &save); line && same; line = strtok_r(NULL, "\n", &save)) {
+			cJSON *j = cJSON_Parse(line);
+			const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(j, "text"));
+			for (int f = 0; t && f < 2 && same; f++) {
+				int32_t *a, *b;
+				size_t na, nb;
+				int ra = bn_tokenizer_encode(ta, t, strlen(t), f ? BN_TOK_NO_BOS : 0, &a, &na, &eb);
+				int rb = bn_tokenizer_encode(tb, t, strlen(t), f ? BN_TOK_NO_BOS : 0, &b, &nb, &eb);
+				same = ra == rb && na == nb && !memcmp(a, b, na * 4);
+				free(a);
+				free(b);
+			}
+			count++;
+			cJSON_Delete(j);
+		}
+		free(lines);
+	}
+	CHECK(same && count > 1000, "%s: %d reference lines encode identically", what, count);
+	bn_tokenizer_free(ta);
+	bn_tokenizer_free(tb);
+	bn_gguf_release(&g);
+	free(img);
+	free(json);
+	free(back);
+}
+
 int main(void)
 {
+	tok_round_trip("t/fixtures/tokenizers/llama3/tokenizer.json",
+		       "t/fixtures/tokenizers/refs/llama3-edge.jsonl", 128256, 128000, "llama3");
+	tok_round_trip("t/fixtures/tokenizers/demo/tokenizer.json",
+		       "t/fixtures/tokenizers/refs/demo-tok.jsonl", 4101, 4096, "demo");
 	round_trip("t/fixtures/models/tiny-a", BN_EXPORT_LLAMACPP, "tiny-a via llama.cpp");
 	round_trip("share/bitnet-demo", BN_EXPORT_LLAMACPP, "demo via llama.cpp");
 	round_trip("share/bitnet-demo", BN_EXPORT_I2S, "demo via i2_s");
