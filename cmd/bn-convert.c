@@ -89,6 +89,13 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static int is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
 /* A GGUF file of llama.cpp or bitnet.cpp -> bn model. */
 static int import(const char *path, const struct bn_convert_opts *o, FILE *fp,
 		  struct bn_errbuf *eb)
@@ -180,10 +187,10 @@ int main(int argc, char **argv)
 		rc = bn_convert_synthetic(synthetic, seed, &o, out.fp, &eb);
 	else if (to >= 0)
 		rc = export(argv[optind], to, &o, out.fp, &eb);
-	else if (is_dir(argv[optind]))
-		rc = bn_convert_hf(argv[optind], &o, out.fp, &eb);
-	else
+	else if (is_file(argv[optind]))
 		rc = import(argv[optind], &o, out.fp, &eb);
+	else
+		rc = bn_convert_hf(argv[optind], &o, out.fp, &eb);
 	if (rc < 0) {
 		bn_out_abort(&out);
 		die_err(rc, &eb);

@@ -66,7 +66,9 @@ install_root() {
 		return 0;
 	}
 	C
-	${CC:-cc} -std=c11 -o prog prog.c $(pkg-config --cflags --libs --static bn)
+	san=	# a sanitizer build's library needs the runtime too
+	nm "$root$PFX/lib/libbn.a" 2>/dev/null | grep -q __asan_ && san=-fsanitize=address,undefined
+	${CC:-cc} -std=c11 $san -o prog prog.c $(pkg-config --cflags --libs --static bn)
 	run ./prog "$root$PFX/share/bn/demo.gguf"
 	assert_success
 	assert_output "4101 384 6"
