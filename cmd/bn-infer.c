@@ -12,10 +12,6 @@
 #include "cli.h"
 #include "ppl.h"
 
-#ifndef BN_SHAREDIR
-#define BN_SHAREDIR "/usr/local/share/bn"
-#endif
-
 static void usage(FILE *fp)
 {
 	fputs("Usage: bn-infer [OPTIONS] [-m MODEL] [-p PROMPT | -f FILE | --perplexity FILE]\n"
@@ -103,52 +99,6 @@ static struct {
 	double total;		/* records of this shard in the input, for the ETA; 0 unknown */
 } A;
 
-/* -m omitted: $BN_MODEL, then the demo model beside the binary, then the
- * installed one. */
-static const char *default_model(void)
-{
-	static char buf[4096];
-	const char *env = getenv("BN_MODEL");
-	ssize_t n;
-	char *slash;
-
-	if (env && *env)
-		return env;
-	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 64)) > 0) {
-		buf[n] = 0;
-		if ((slash = strrchr(buf, '/'))) {
-			strcpy(slash, "/../share/bn/demo.gguf");
-			if (access(buf, R_OK) == 0)
-				return buf;
-		}
-	}
-	return BN_SHAREDIR "/demo.gguf";
-}
-
-static void parse_shard(const char *s, const char *what)
-{
-	char *end;
-	long k = strtol(s, &end, 10), n = *end == '/' ? strtol(end + 1, &end, 10) : 0;
-
-	if (*end || k < 1 || n < 1 || k > n || n > 1 << 30)
-		usage_error("invalid value '%s' for %s (expected K/N with 1 <= K <= N)", s, what);
-	A.b.shard_k = (int)k;
-	A.b.shard_n = (int)n;
-}
-
-/* Slurm job arrays: task ids MIN..MIN+COUNT-1 are shards 1..COUNT. */
-static void slurm_shard(void)
-{
-	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT"),
-		   *min = getenv("SLURM_ARRAY_TASK_MIN");
-	char buf[64];
-
-	if (A.b.shard_n || !id || !cnt)
-		return;
-	snprintf(buf, sizeof(buf), "%lld/%s", atoll(id) - (min ? atoll(min) : 0) + 1, cnt);
-	parse_shard(buf, "SLURM_ARRAY_TASK_ID/_COUNT (a contiguous array is needed)");
-}
-
 static void parse(int argc, char **argv, struct bn_infer_opts *o)
 {
 	int c;
@@ -184,13 +134,17 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o)
 		case 'e': A.noesc = 0; break;
 		case O_NOESC: A.noesc = 1; break;
 		case O_STREAM: A.stream = 1; break;
-		case O_CHAT: o->chat = A.b.chat = 1; break;
-		case O_TMPL: A.tmpl = optarg; o->chat = A.b.chat = 1; break;
+		case O_CHAT: A.b.chat = 1; break;
+		case O_TMPL: A.tmpl = optarg; A.b.chat = 1; break;
 		case O_SYS: A.b.system = optarg; break;
 		case 'i': A.inter = 1; break;
 		case O_JSONL: o->jsonl = A.p.jsonl = 1; break;
 		case O_NOTIME: o->no_timings = 1; break;
-		case O_SHARD: parse_shard(optarg, "--shard"); break;
+		case O_SHARD:
+			if (bn_shard_parse(optarg, &A.b.shard_k, &A.b.shard_n) < 0)
+				usage_error("invalid value '%s' for --shard (expected K/N, 1 <= K <= N)",
+					    optarg);
+			break;
 		case O_RESUME: A.b.resume = optarg; break;
 		case O_LOGITS: o->logits = 1; break;
 		case O_ALL: o->all_logits = 1; break;
@@ -224,7 +178,7 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o)
 		usage_error("-p, -f and --perplexity exclude each other");
 	if (A.xs_cmd && o->xs_in >= 0)
 		usage_error("--sampler and --sampler-fd exclude each other");
-	if (A.inter && !o->chat)
+	if (A.inter && !A.b.chat)
 		usage_error("--interactive needs --chat");
 	if (!A.noesc) {
 		int i;
@@ -236,7 +190,7 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o)
 			bn_unescape((char *)o->stop_str[i]);
 	}
 	if (!o->model)
-		o->model = default_model();
+		o->model = bn_infer_default_model();
 }
 
 static void on_error(void *ctx, const char *where, const char *msg)
@@ -246,63 +200,22 @@ static void on_error(void *ctx, const char *where, const char *msg)
 		warn("%s: %s", where, msg);
 }
 
-static void eta(double left_units, double per_unit_ms)
-{
-	long s = (long)(left_units * per_unit_ms / 1e3);
-
-	if (left_units > 0)
-		fprintf(stderr, ", ETA %ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-}
-
 static void batch_progress(void *ctx, const struct bn_batch_stats *st)
 {
-	double ms = bn_now_ms() - st->t0;
+	char buf[256];
 
 	(void)ctx;
-	fprintf(stderr, "\r%llu records", (unsigned long long)st->done);
-	if (st->failed)
-		fprintf(stderr, " (%llu failed)", (unsigned long long)st->failed);
-	fprintf(stderr, ", %.1f tokens/s", ms > 0 ? st->tokens * 1e3 / ms : 0);
-	if (A.total > 0 && st->done)
-		eta(A.total - (double)(st->done + st->skipped), ms / (double)st->done);
-	fputs("\033[K", stderr);
+	bn_batch_progress_text(st, A.total, buf, sizeof(buf));
+	fprintf(stderr, "\r%s\033[K", buf);
 }
 
 static void ppl_progress(void *ctx, size_t done, size_t total, size_t tokens, double ppl)
 {
-	static double t0;
-
-	(void)ctx;
-	if (!t0)
-		t0 = bn_now_ms();
-	if (A.p.chunks) {
+	(void)ctx, (void)total;
+	if (A.p.chunks)
 		fprintf(stderr, "[%zu]%.4f,", done, ppl);
-		return;
-	}
-	fprintf(stderr, "\r%zu lines, %zu tokens, %.1f tokens/s, ppl %.4f\033[K", done, tokens,
-		tokens * 1e3 / (bn_now_ms() - t0 + 1e-9), ppl);
-	(void)total;
-}
-
-/* Records of this shard in a regular input file, for the ETA. */
-static double count_records(const char *path, int jsonl)
-{
-	struct bn_errbuf eb;
-	struct bn_reader *in;
-	unsigned long long i = 0, mine = 0;
-	size_t n;
-	char *line;
-
-	if (!path || !strcmp(path, "-") || bn_reader_open(&in, path, &eb) < 0)
-		return 0;
-	while (bn_reader_line(in, &line, &n, &eb) == 1) {
-		if (jsonl && strspn(line, " \t\r") == n)
-			continue;
-		mine += !A.b.shard_n || (int)(i % (unsigned)A.b.shard_n) + 1 == A.b.shard_k;
-		i++;
-	}
-	bn_reader_close(in);
-	return (double)mine;
+	else
+		fprintf(stderr, "\r%zu lines, %zu tokens, ppl %.4f\033[K", done, tokens, ppl);
 }
 
 static struct bn_outfile of;
@@ -330,10 +243,12 @@ int main(int argc, char **argv)
 	parse(argc, argv, &o);
 	if (A.ppl && !o.n_ctx)
 		o.n_ctx = 512;
-	if (o.chat && !A.prompt && !A.file && !A.ppl && isatty(STDIN_FILENO))
+	if (A.b.chat && !A.prompt && !A.file && !A.ppl && isatty(STDIN_FILENO))
 		A.inter = 1;
-	if (!A.prompt && !A.ppl && !A.inter)
-		slurm_shard();
+	if (!A.prompt && !A.ppl && !A.inter && !A.b.shard_n &&
+	    bn_shard_env(&A.b.shard_k, &A.b.shard_n) < 0)
+		usage_error("SLURM_ARRAY_TASK_ID, _MIN and _COUNT do not describe a contiguous "
+			    "array (use --shard)");
 	o.stream = A.stream || (!A.out && isatty(STDOUT_FILENO));
 	A.progress = !A.quiet && !A.inter && !A.prompt && cli_stderr_tty() &&
 		     (A.ppl || A.out || !isatty(STDOUT_FILENO));
@@ -342,7 +257,7 @@ int main(int argc, char **argv)
 	if ((rc = bn_outfile_open(&of, A.out ? A.out : "-", &eb)) < 0)
 		die_err(rc, &eb);
 	if ((rc = bn_infer_init(&r, &o, of.fp, &eb)) < 0 ||
-	    (o.chat && (rc = bn_infer_chat_init(&r, A.tmpl, &builtin, &eb)) < 0))
+	    (A.b.chat && (rc = bn_infer_chat_init(&r, A.tmpl, &builtin, &eb)) < 0))
 		fail(rc, &eb);
 	if (A.ppl) {
 		A.p.on_progress = A.progress ? ppl_progress : NULL;
@@ -352,7 +267,7 @@ int main(int argc, char **argv)
 		A.b.on_error = on_error;
 		A.b.on_progress = A.progress ? batch_progress : NULL;
 		if (A.progress)
-			A.total = count_records(A.file, o.jsonl);
+			A.total = bn_batch_count(A.file, o.jsonl, A.b.shard_k, A.b.shard_n);
 		if ((rc = bn_batch_new(&b, &r, &A.b, &eb)) < 0)
 			fail(rc, &eb);
 		if (A.inter)

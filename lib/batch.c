@@ -216,8 +216,9 @@ static int rec_tokens(struct bn_batch *b, struct rec *c, int32_t **ids, size_t *
 
 	if (c->msgs || b->o.chat) {
 		struct bn_chat_msg m[2] = { { "system", b->o.system }, { "user", c->prompt } };
-		if (!r->tmpl)
-			return bn_fail(eb, BN_EINVAL, "chat messages need --chat");
+		int builtin;
+		if (!r->tmpl)	/* "messages" without --chat */
+			BN_TRY(bn_infer_chat_init(r, NULL, &builtin, eb));
 		if (r->o.ids_in)
 			return bn_fail(eb, BN_EINVAL, "chat prompts cannot be token ids");
 		if (c->msgs)
@@ -293,7 +294,7 @@ static int one(struct bn_batch *b, char *line, size_t len, int raw, struct bn_er
 			      "replaced by U+FFFD");
 	}
 	if (rc >= 0)
-		rc = bn_infer_run(r, ids, n, c.stream, 0, &e);
+		rc = bn_infer_run(r, ids, n, c.stream, c.msgs || b->o.chat ? BN_RUN_CHAT : 0, &e);
 	free(ids);
 	if (r->write_err) {	/* the output itself failed: fatal */
 		rec_release(&c);
@@ -409,7 +410,7 @@ int bn_batch_interactive(struct bn_batch *b, FILE *in, FILE *pfp, const char *pr
 		}
 		m[nm++] = (struct bn_chat_msg){ "user", own[no - 1] };
 		if ((rc = bn_infer_chat_tokens(r, m, (int)nm, &ids, &n, eb)) >= 0)
-			rc = bn_infer_run(r, ids, n, (uint32_t)turn++, 1, eb);
+			rc = bn_infer_run(r, ids, n, (uint32_t)turn++, BN_RUN_KEEP | BN_RUN_CHAT, eb);
 		free(ids);
 		if (rc < 0)
 			break;
@@ -432,6 +433,76 @@ int bn_batch_interactive(struct bn_batch *b, FILE *in, FILE *pfp, const char *pr
 	free(m);
 	free(line);
 	return rc;
+}
+
+/* ---- shards and progress ---- */
+
+int bn_shard_parse(const char *s, int *k, int *n)
+{
+	char *end;
+	long a, b;
+
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (*end != '/')
+		return BN_EINVAL;
+	b = strtol(end + 1, &end, 10);
+	if (*end || errno || a < 1 || b < 1 || a > b || b > 1 << 30)
+		return BN_EINVAL;
+	*k = (int)a;
+	*n = (int)b;
+	return BN_OK;
+}
+
+int bn_shard_env(int *k, int *n)
+{
+	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT"),
+		   *min = getenv("SLURM_ARRAY_TASK_MIN");
+	char buf[64];
+
+	if (!id || !cnt || !*id || !*cnt)
+		return 0;
+	snprintf(buf, sizeof(buf), "%lld/%s", atoll(id) - (min ? atoll(min) : 0) + 1, cnt);
+	return bn_shard_parse(buf, k, n) < 0 ? BN_EINVAL : 1;
+}
+
+double bn_batch_count(const char *path, int jsonl, int k, int n)
+{
+	struct bn_errbuf eb;
+	struct bn_reader *in;
+	unsigned long long i = 0, mine = 0;
+	size_t len;
+	char *line;
+
+	if (!path || !strcmp(path, "-") || bn_reader_open(&in, path, &eb) < 0)
+		return 0;
+	while (bn_reader_line(in, &line, &len, &eb) == 1) {
+		if (jsonl && strspn(line, " \t\r") == len)
+			continue;
+		mine += !n || (int)(i % (unsigned)n) + 1 == k;
+		i++;
+	}
+	bn_reader_close(in);
+	return (double)mine;
+}
+
+void bn_batch_progress_text(const struct bn_batch_stats *st, double total, char *buf,
+			    size_t cap)
+{
+	double ms = bn_now_ms() - st->t0, left = total - (double)(st->done + st->skipped);
+	int n = snprintf(buf, cap, "%llu records", (unsigned long long)st->done);
+
+	if (st->failed && n >= 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, " (%llu failed)",
+			      (unsigned long long)st->failed);
+	if (n >= 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, ", %.1f tokens/s",
+			      ms > 0 ? (double)st->tokens * 1e3 / ms : 0.0);
+	if (total > 0 && st->done && left > 0 && n >= 0 && (size_t)n < cap) {
+		long s = (long)(left * ms / (double)st->done / 1e3);
+		snprintf(buf + n, cap - (size_t)n, ", ETA %ld:%02ld:%02ld", s / 3600, s / 60 % 60,
+			 s % 60);
+	}
 }
 
 /* ---- escapes ---- */

@@ -58,6 +58,19 @@ const struct bn_batch_stats *bn_batch_stats(const struct bn_batch *b);
 int bn_batch_interactive(struct bn_batch *b, FILE *in, FILE *pfp, const char *prompt,
 			 struct bn_errbuf *eb);
 
+/* "K/N" with 1 <= K <= N: BN_OK or BN_EINVAL. */
+int bn_shard_parse(const char *s, int *k, int *n);
+/* Slurm job arrays: task ids MIN..MIN+COUNT-1 (SLURM_ARRAY_TASK_ID, _MIN,
+ * _COUNT; MIN 0 when unset) are shards 1..COUNT.  Returns 1 (set), 0 (not
+ * in an array job) or BN_EINVAL (the id is outside that range). */
+int bn_shard_env(int *k, int *n);
+/* Records of shard k/n (n = 0: all) in a file, for an ETA; 0 for standard
+ * input or on any error. */
+double bn_batch_count(const char *path, int jsonl, int k, int n);
+/* "N records (F failed), X tokens/s, ETA h:mm:ss" (ETA when total > 0). */
+void bn_batch_progress_text(const struct bn_batch_stats *st, double total, char *buf,
+			    size_t cap);
+
 /* Process backslash escapes in place: \n \t \r \\ \' \" \a \b \f \v and
  * \xHH; any other sequence is kept as it is.  Returns the new length. */
 size_t bn_unescape(char *s);

@@ -28,6 +28,30 @@ double bn_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+#ifndef BN_SHAREDIR
+#define BN_SHAREDIR "/usr/local/share/bn"
+#endif
+
+const char *bn_infer_default_model(void)
+{
+	static char buf[4096];
+	const char *env = getenv("BN_MODEL");
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 64)) > 0) {
+		buf[n] = 0;
+		if ((slash = strrchr(buf, '/'))) {
+			strcpy(slash, "/../share/bn/demo.gguf");
+			if (access(buf, R_OK) == 0)
+				return buf;
+		}
+	}
+	return BN_SHAREDIR "/demo.gguf";
+}
+
 int bn_infer_init(struct bn_infer *r, const struct bn_infer_opts *o, FILE *out,
 		  struct bn_errbuf *eb)
 {
@@ -48,8 +72,8 @@ int bn_infer_init(struct bn_infer *r, const struct bn_infer_opts *o, FILE *out,
 		return bn_fail(eb, BN_ERANGE, "context size %d exceeds the model's %d", ctx,
 			       r->m.cfg.ctx_max);
 	memcpy(r->stop, r->m.cfg.stop, (size_t)r->m.cfg.n_stop * sizeof(*r->stop));
-	r->n_stop = r->m.cfg.n_stop;
-	if (o->chat && r->tok) {
+	r->n_stop = r->n_stop_model = r->m.cfg.n_stop;
+	if (r->tok) {
 		int32_t eot = bn_tokenizer_find(r->tok, "<|eot_id|>");
 		int i;
 		for (i = 0; i < r->n_stop && r->stop[i] != eot; i++)
@@ -340,12 +364,12 @@ static const char *xs_msg(int e)
 		        "the external sampler answered with no valid token id";
 }
 
-int bn_infer_run(struct bn_infer *r, const int32_t *ids, size_t n, uint32_t stream, int keep,
+int bn_infer_run(struct bn_infer *r, const int32_t *ids, size_t n, uint32_t stream, int flags,
 		 struct bn_errbuf *eb)
 {
 	struct bn_gen g = {
 		.n_predict = r->o.n_predict, .ignore_eos = r->o.ignore_eos,
-		.stop = r->stop, .n_stop = r->n_stop,
+		.stop = r->stop, .n_stop = flags & BN_RUN_CHAT ? r->n_stop : r->n_stop_model,
 		.pick = pick, .on_token = on_token, .ctx = r,
 		.on_logits = r->o.logits ? on_logits : NULL,
 		.prompt_logits = r->o.all_logits ? BN_LOGITS_ALL : BN_LOGITS_LAST,
@@ -363,7 +387,7 @@ int bn_infer_run(struct bn_infer *r, const int32_t *ids, size_t n, uint32_t stre
 	if (n > (size_t)bn_state_ctx(r->st))
 		return bn_fail(eb, BN_ERANGE, "prompt of %zu tokens does not fit the context of %d",
 			       n, bn_state_ctx(r->st));
-	if (keep) {	/* the cached prefix, leaving one token to evaluate */
+	if (flags & BN_RUN_KEEP) {	/* the cached prefix, leaving one token to evaluate */
 		lim = BN_MIN(BN_MIN(r->nhist, (size_t)bn_state_pos(r->st)), n - 1);
 		while (k < lim && r->hist[k] == ids[k])
 			k++;

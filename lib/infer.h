@@ -33,7 +33,6 @@ struct bn_infer_opts {
 	int all_logits;			/* every prompt position, not only the last */
 	int ignore_eos;
 	int stream;			/* flush text per token */
-	int chat;			/* also stop on <|eot_id|> */
 	int no_timings;			/* no ms_* members in JSON */
 	const char *stop_str[BN_MAX_STOP_STR];	/* stop strings (borrowed) */
 	int n_stop_str;
@@ -60,8 +59,8 @@ struct bn_infer {
 	struct bn_sampler *smp;
 	FILE *out;
 	FILE *xs_w, *xs_r;		/* external sampler streams */
-	int32_t stop[BN_MAX_STOP + 1];	/* stop ids: the model's (+ <|eot_id|> in chat) */
-	int n_stop;
+	int32_t stop[BN_MAX_STOP + 1];	/* stop ids: the model's, then <|eot_id|> */
+	int n_stop, n_stop_model;	/* chat runs use n_stop, others n_stop_model */
 	/* per record */
 	uint32_t stream;		/* sampler stream / frame rec */
 	struct bn_detok dt;
@@ -75,6 +74,11 @@ struct bn_infer {
 	struct bn_chat_tmpl *tmpl;	/* after bn_infer_chat_init */
 	char bos[64], eos[64];		/* token strings for the template */
 };
+
+/* The model when -m is not given: $BN_MODEL, then share/bn/demo.gguf beside
+ * the running binary's directory, then BN_SHAREDIR/demo.gguf.  Static
+ * storage. */
+const char *bn_infer_default_model(void);
 
 /* Load everything.  Allocates; release with bn_infer_release(). */
 int bn_infer_init(struct bn_infer *r, const struct bn_infer_opts *o, FILE *out,
@@ -97,11 +101,13 @@ int bn_infer_chat_init(struct bn_infer *r, const char *src, int *builtin, struct
 int bn_infer_chat_tokens(struct bn_infer *r, const struct bn_chat_msg *msgs, int n,
 			 int32_t **ids, size_t *nids, struct bn_errbuf *eb);
 
-/* Generate from ids[0..n) with sampler stream `stream`.  keep = 0 starts a
- * fresh sequence; keep = 1 reuses the longest prefix of ids already in the
- * KV cache (multi-turn chat).  Text is streamed to out (plain mode) or held
+enum { BN_RUN_KEEP = 1, BN_RUN_CHAT = 2 };
+/* Generate from ids[0..n) with sampler stream `stream`.  Without
+ * BN_RUN_KEEP a fresh sequence starts; with it the longest prefix of ids
+ * already in the KV cache is reused (multi-turn chat).  BN_RUN_CHAT also
+ * stops at <|eot_id|> (unless o.ignore_eos).  Text is streamed to out (plain mode) or held
  * for bn_infer_json (jsonl); logits mode writes frames.  Sets r->res. */
-int bn_infer_run(struct bn_infer *r, const int32_t *ids, size_t n, uint32_t stream, int keep,
+int bn_infer_run(struct bn_infer *r, const int32_t *ids, size_t n, uint32_t stream, int flags,
 		 struct bn_errbuf *eb);
 /* The generated text (valid until the next run) and ids. */
 const char *bn_infer_text(const struct bn_infer *r, size_t *len);
