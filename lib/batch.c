@@ -422,10 +422,17 @@ int bn_batch_interactive(struct bn_batch *b, FILE *in, FILE *pfp, const char *pr
 		m[nm++] = (struct bn_chat_msg){ "assistant", own[no - 1] };
 		b->st.done++;
 		b->st.tokens += r->res.n_eval;
-		if (fputc('\n', r->out) == EOF || fflush(r->out)) {
-			rc = bn_fail(eb, BN_EIO, "write error: %s", strerror(errno));
-			break;
+		if (r->o.jsonl && !r->o.logits) {	/* {"turn":N,...} */
+			bn_buf_put(&b->out, "{\"turn\":", 8);
+			bn_buf_putu(&b->out, (unsigned long long)turn - 1);
+			bn_buf_putc(&b->out, ',');
+			bn_infer_json(r, &b->out);
+			bn_buf_put(&b->out, "}\n", 2);
+		} else if (!r->o.logits) {
+			bn_buf_putc(&b->out, '\n');
 		}
+		if ((rc = write_out(b, eb)) < 0)
+			break;
 	}
 	while (no)
 		free(own[--no]);
