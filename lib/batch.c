@@ -237,7 +237,7 @@ static int write_out(struct bn_batch *b, struct bn_errbuf *eb)
 
 	if (b->out.err)
 		return bn_fail(eb, BN_ENOMEM, "out of memory");
-	if (fwrite(b->out.p, 1, b->out.n, fp) != b->out.n || fflush(fp))
+	if ((b->out.n && fwrite(b->out.p, 1, b->out.n, fp) != b->out.n) || fflush(fp))
 		return bn_fail(eb, BN_EIO, "write error: %s", strerror(errno));
 	b->out.n = 0;
 	return BN_OK;
