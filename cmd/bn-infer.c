@@ -259,6 +259,8 @@ int main(int argc, char **argv)
 	if ((rc = bn_infer_init(&r, &o, of.fp, &eb)) < 0 ||
 	    (A.b.chat && (rc = bn_infer_chat_init(&r, A.tmpl, &builtin, &eb)) < 0))
 		fail(rc, &eb);
+	if (r.m.repacked && !A.quiet)
+		warn("note: '%s' is converted in memory at every start; 'bn-convert' it once", o.model);
 	if (A.ppl) {
 		A.p.on_progress = A.progress ? ppl_progress : NULL;
 		if ((rc = bn_reader_open(&in, A.ppl, &eb)) >= 0)
