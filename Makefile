@@ -103,9 +103,7 @@ deps:
 # Quick start, part 1: packages (as root), build, convert, generate.
 PROMPT ?= The history of the city
 demo:
-	$(Q)sh scripts/deps.sh
-	$(Q)$(MAKE) -s all
-	$(Q)$(O)/bin/bn-infer -m $(DEMO) -p "$(PROMPT)" -n 48
+	$(Q)sh scripts/demo.sh "$(PROMPT)"
 
 # Quick start, part 2: every test, optimised and under ASan + UBSan.
 check:
