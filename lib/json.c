@@ -1,0 +1,94 @@
+/* json.c - strict JSON parsing (see json.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Duplicates among the keys of one object: pairwise for small objects,
+ * sorted otherwise (a tokenizer vocabulary has 10^5 keys). */
+static const char *object_dup(const cJSON *o)
+{
+	const cJSON *a, *b;
+	const char **keys, *dup = NULL;
+	size_t n = 0, i;
+
+	for (a = o->child; a; a = a->next)
+		n++;
+	if (n <= 16) {
+		for (a = o->child; a; a = a->next)
+			for (b = a->next; b; b = b->next)
+				if (!strcmp(a->string, b->string))
+					return a->string;
+		return NULL;
+	}
+	if (!(keys = malloc(n * sizeof(*keys))))
+		return NULL;	/* cannot check; the caller still has a valid tree */
+	for (i = 0, a = o->child; a; a = a->next)
+		keys[i++] = a->string;
+	qsort(keys, n, sizeof(*keys), by_key);
+	for (i = 1; i < n && !dup; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			dup = keys[i];
+	free(keys);
+	return dup;
+}
+
+/* Depth is at most CJSON_NESTING_LIMIT, so recursion is bounded. */
+const char *bn_json_find_dup(const cJSON *j)
+{
+	const cJSON *c;
+	const char *d;
+
+	if (!j)
+		return NULL;
+	if (cJSON_IsObject(j) && (d = object_dup(j)))
+		return d;
+	for (c = j->child; c; c = c->next)
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && (d = bn_json_find_dup(c)))
+			return d;
+	return NULL;
+}
+
+cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
+		     struct bn_errbuf *eb)
+{
+	const char *end = NULL, *d;
+	cJSON *j;
+
+	if (!len) {
+		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (empty)", name);
+		return NULL;
+	}
+	if ((d = memchr(text, 0, len))) {
+		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (NUL byte at byte %zu)", name,
+			(size_t)(d - text));
+		return NULL;
+	}
+	if (!(j = cJSON_ParseWithLengthOpts(text, len, &end, 0))) {
+		if (end >= text && end <= text + len)
+			bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (error at byte %zu)", name,
+				(size_t)(end - text));
+		else
+			bn_fail(eb, BN_EFORMAT, "%s: not valid JSON", name);
+		return NULL;
+	}
+	while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (end != text + len) {
+		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (trailing bytes at byte %zu)", name,
+			(size_t)(end - text));
+		cJSON_Delete(j);
+		return NULL;
+	}
+	if (!(flags & BN_JSON_DUPS) && (d = bn_json_find_dup(j))) {
+		bn_fail(eb, BN_EFORMAT, "%s: duplicate key '%.80s'", name, d);
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}

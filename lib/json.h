@@ -1,0 +1,30 @@
+/* json.h - strict JSON parsing on top of cJSON for every file bn reads.
+ *
+ * cJSON alone accepts trailing bytes after the value (so "{} junk" and a
+ * text cut at a NUL byte parse) and keeps duplicate keys, of which
+ * cJSON_GetObjectItem returns the first while Python's json returns the
+ * last: the same file would mean different things to bn and to the tools
+ * that made it.  bn_json_parse() refuses both.  Nesting is limited by
+ * cJSON (CJSON_NESTING_LIMIT, 1000 levels), so parsing never recurses
+ * without bound. */
+#ifndef BN_JSON_H
+#define BN_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "bn.h"
+
+enum {
+	BN_JSON_DUPS = 1,	/* allow duplicate keys (large maps checked elsewhere) */
+};
+
+/* Parse len bytes of text (need not be NUL-terminated) as one JSON value
+ * followed only by white space.  Returns the tree (free with cJSON_Delete)
+ * or NULL with "NAME: not valid JSON (...)" / "NAME: duplicate key 'K'" in eb. */
+cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
+		     struct bn_errbuf *eb);
+
+/* The first duplicate key of any object in the tree, or NULL. */
+const char *bn_json_find_dup(const cJSON *root);
+
+#endif
