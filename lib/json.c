@@ -4,6 +4,34 @@
 
 #include "json.h"
 
+/* Offset of the first byte that is not part of valid UTF-8 (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF), or len. */
+size_t bn_utf8_check(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n, k;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		n = c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) == 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+		if (!n || len - i <= n)
+			return i;
+		for (k = 1; k <= n; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -58,6 +86,7 @@ cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
 		     struct bn_errbuf *eb)
 {
 	const char *end = NULL, *d;
+	size_t off;
 	cJSON *j;
 
 	if (!len) {
@@ -67,6 +96,10 @@ cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
 	if ((d = memchr(text, 0, len))) {
 		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (NUL byte at byte %zu)", name,
 			(size_t)(d - text));
+		return NULL;
+	}
+	if ((off = bn_utf8_check(text, len)) != len) {
+		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (invalid UTF-8 at byte %zu)", name, off);
 		return NULL;
 	}
 	if (!(j = cJSON_ParseWithLengthOpts(text, len, &end, 0))) {

@@ -4,7 +4,8 @@
  * text cut at a NUL byte parse) and keeps duplicate keys, of which
  * cJSON_GetObjectItem returns the first while Python's json returns the
  * last: the same file would mean different things to bn and to the tools
- * that made it.  bn_json_parse() refuses both.  Nesting is limited by
+ * that made it.  bn_json_parse() refuses both, and text that is not UTF-8
+ * (which JSON must be, RFC 8259).  Nesting is limited by
  * cJSON (CJSON_NESTING_LIMIT, 1000 levels), so parsing never recurses
  * without bound. */
 #ifndef BN_JSON_H
@@ -23,6 +24,9 @@ enum {
  * or NULL with "NAME: not valid JSON (...)" / "NAME: duplicate key 'K'" in eb. */
 cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
 		     struct bn_errbuf *eb);
+
+/* Offset of the first byte of text that is not valid UTF-8, or len. */
+size_t bn_utf8_check(const char *text, size_t len);
 
 /* The first duplicate key of any object in the tree, or NULL. */
 const char *bn_json_find_dup(const cJSON *root);

@@ -223,7 +223,7 @@ class Gguf:
 
     def pack(self, counts=None, align=None):
         def s(x):
-            x = x.encode() if isinstance(x, str) else x
+            x = x.encode('utf-8', 'surrogateescape') if isinstance(x, str) else x
             return struct.pack('<Q', len(x)) + x
         nt, nkv = counts or (len(self.t), len(self.kv))
         out = b'GGUF' + struct.pack('<IQQ', self.version, nt, nkv)
@@ -387,6 +387,19 @@ def cases(src, out):
             ck(name, cfg=config(**kw), st=safetensors(t))
         else:
             ck(name, cfg=config(**kw))
+    # config dims that would need a 64 GiB projection: the tensors in the file
+    # decide before anything that large is allocated
+    big = {'model.embed_tokens.weight': ['BF16', [1, 1 << 16], bytes(2 << 16)],
+           'model.norm.weight': ['BF16', [1 << 16], bytes(2 << 16)]}
+    p = 'model.layers.0.'
+    for nm, n in (('input_layernorm', 1 << 16), ('post_attention_layernorm', 1 << 16),
+                  ('self_attn.attn_sub_norm', 1 << 20), ('mlp.ffn_sub_norm', 4)):
+        big[p + nm + '.weight'] = ['BF16', [n], bf16(1.0) * n]
+    big[q0] = T[q0]
+    big[q0 + '_scale'] = T[q0 + '_scale']
+    ck('cfg-alloc-before-check', gen=False, st=safetensors(big),
+       cfg=config(vocab_size=1, hidden_size=1 << 16, intermediate_size=4, num_attention_heads=256,
+                  num_key_value_heads=1, head_dim=4096, bos_token_id=None, eos_token_id=None))
     # generation_config.json, tokenizer files
     ck('gen-eos-vocab')
     write(os.path.join(out, 'gen-eos-vocab', 'generation_config.json'), '{"eos_token_id":[257,9999]}')
@@ -434,6 +447,8 @@ def cases(src, out):
     gedit('gguf-offset-past-end', lambda g: g.tensor('output_norm.weight').__setitem__(3, 1 << 40))
     gedit('gguf-offset-wrap', lambda g: g.tensor('output_norm.weight').__setitem__(
         3, (1 << 64) - 64))
+    gedit('gguf-name-invalid-utf8', lambda g: g.tensor('output_norm.weight').__setitem__(
+        0, 'output_norm.\udcff\n\x1b[2J') or g.tensor('output_norm.\udcff\n\x1b[2J').__setitem__(2, 77))
     gedit('gguf-arch', lambda g: g.get('general.architecture').__setitem__(
         2, struct.pack('<Q', 5) + b'llama'))
     gedit('gguf-missing-key', lambda g: g.kv.remove(g.get('bitnet-b1.58.block_count')))
@@ -466,6 +481,10 @@ def cases(src, out):
     lg('lg-jsonl-logit-string', '{"rec":0,"pos":0,"logits":[1,"2",3]}\n')
     lg('lg-jsonl-no-logits', '{"rec":0,"pos":0}\n')
     lg('lg-jsonl-deep', '{"rec":0,"pos":0,"logits":' + '[' * 3000 + ']' * 3000 + '}\n')
+    lg('lg-empty', b'')
+    lg('lg-jsonl-duplicate-key', '{"rec":0,"pos":0,"logits":[1,2],"rec":5}\n')
+    lg('lg-jsonl-trailing', '{"rec":0,"pos":0,"logits":[1,2]} {"x":1}\n')
+    lg('lg-jsonl-invalid-utf8', b'{"rec":0,"pos":0,"logits":[1,2],"\xff\xfe":1}\n{"rec":0,"pos":1,"logits":[1,"\xc3\x28"]}\n')
     lg('lg-jsonl-empty-logits', '{"rec":0,"pos":0,"logits":[]}\n')
 
 
