@@ -1,4 +1,5 @@
 /* bn-convert - convert a Hugging Face BitNet checkpoint into a bn model. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,7 +113,13 @@ int main(int argc, char **argv)
 	rc = synthetic ? bn_convert_synthetic(synthetic, seed, &o, out.fp, &eb)
 		       : bn_convert_hf(argv[optind], &o, out.fp, &eb);
 	if (rc < 0) {
-		bn_out_abort(&out);
+		int e = errno;
+		bn_out_abort(&out);	/* removes the temp file: no partial output */
+		errno = e;
+		if (rc == BN_EIO && !strcmp(output, "-"))
+			cli_check_stdout();	/* EPIPE: exit 0 quietly */
+		if (rc == BN_EIO)
+			die("%s: %s", output, eb.msg);
 		die_err(rc, &eb);
 	}
 	if (bn_out_commit(&out, &eb) < 0) {

@@ -240,6 +240,17 @@ static int read_meta(struct hf_ckpt *h, const char *dir, struct bn_errbuf *eb)
 
 /* ---- tensors ---- */
 
+/* A failed write of the output: keep errno (ENOSPC, EPIPE) for the caller. */
+static int write_fail(struct bn_errbuf *eb, int rc)
+{
+	int e = errno;
+
+	bn_fail(eb, rc, "cannot write the model: %s", rc == BN_EIO && e ? strerror(e) :
+		bn_strerror(rc));
+	errno = e;
+	return rc;
+}
+
 static const struct { const char *hf, *gg; int in_ffn, out_kind; } projs[] = {
 	/* out_kind: 0 q (heads), 1 kv, 2 dim, 3 ffn; in_ffn: 0 dim, 1 ffn, 2 heads */
 	{ "self_attn.q_proj", "attn_q", 0, 0 },
@@ -343,7 +354,7 @@ static int write_ternary(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, 
 	if (rc == BN_OK)
 		rc = bn_gguf_write_data(w, fp, (*ti)++, &scale, 4);
 	if (rc < 0)
-		rc = bn_fail(eb, rc, "cannot write the model: %s", bn_strerror(rc));
+		rc = write_fail(eb, rc);
 out:
 	free(tern);
 	free(packed);
@@ -410,7 +421,7 @@ static int write_float(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, in
 		}
 	}
 	if ((rc = bn_gguf_write_data(w, fp, (*ti)++, buf, nbytes)) < 0)
-		rc = bn_fail(eb, rc, "cannot write the model: %s", bn_strerror(rc));
+		rc = write_fail(eb, rc);
 out:
 	free(buf);
 	free(row);
@@ -483,7 +494,7 @@ int bn_convert_hf(const char *dir, const struct bn_convert_opts *o, FILE *fp,
 		goto out;
 	}
 	if ((rc = bn_gguf_write_header(w, fp)) < 0) {
-		rc = bn_fail(eb, rc, "cannot write the model: %s", bn_strerror(rc));
+		rc = write_fail(eb, rc);
 		goto out;
 	}
 	rc = write_tensors(&h, w, fp, eb);

@@ -69,7 +69,20 @@ int main(int argc, char **argv)
 	rc = bn_model_open_mem(&m, copy, n, "tiny", &eb);
 	CHECK(rc == BN_OK, "it loads from memory (%s)", eb.msg);
 	if (rc == BN_OK) {
+		struct bn_config keep = m.cfg;
+		struct bn_state *s = NULL;
 		CHECK(run_two(&m, &eb) == BN_OK, "two tokens evaluate (%s)", eb.msg);
+		/* absurd sizes fail before anything is allocated */
+		m.cfg.n_layers = 4096;
+		m.cfg.ctx_max = 1 << 24;
+		rc = bn_state_new(&s, &m, 1 << 24, 512, NULL, &eb);
+		CHECK(rc == BN_ERANGE && !s, "a 2^24 context over 4096 layers is refused (%s)", eb.msg);
+		m.cfg.n_kv_heads = m.cfg.n_heads = 4096;
+		m.cfg.head_dim = 4096;
+		m.cfg.n_vocab = 1 << 24;
+		rc = bn_state_new(&s, &m, 1 << 24, 1 << 24, NULL, &eb);
+		CHECK(rc == BN_ERANGE && !s, "every dimension at its limit is refused (%s)", eb.msg);
+		m.cfg = keep;
 		bn_model_close(&m);
 	}
 	/* every truncation inside the header and the first tensor fails */
