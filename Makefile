@@ -130,7 +130,17 @@ fuzz-smoke: fuzz
 deps:
 	sh scripts/deps.sh
 
-check: all
+# Quick start, part 1: packages (as root), build, convert, generate.
+PROMPT ?= The history of the city
+demo:
+	$(Q)sh scripts/deps.sh
+	$(Q)$(MAKE) -s all
+	$(Q)$(O)/bin/bn-infer -m $(DEMO) -p "$(PROMPT)" -n 48
+
+# Quick start, part 2: every test, optimised and under ASan + UBSan.
+check:
+	$(Q)sh scripts/deps.sh
+	$(Q)$(MAKE) -s all
 	$(Q)sh t/check.sh
 
 test: all units
@@ -158,6 +168,6 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all check check-neon test units deps install uninstall clean fuzz fuzz-smoke
+.PHONY: all check check-neon demo test units deps install uninstall clean fuzz fuzz-smoke
 .SECONDARY:
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

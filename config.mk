@@ -10,7 +10,7 @@ SHAREDIR  = $(PREFIX)/share/bn
 
 CC       = cc
 OPT      = -O2 -g
-CFLAGS   = $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -pthread
+CFLAGS   = $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -ffp-contract=off -pthread
 CPPFLAGS = -D_GNU_SOURCE -DBN_VERSION=\"$(VERSION)\" -Ilib -Ikernels
 LDFLAGS  = -pthread
 LDLIBS   = -lcjson -lzstd -lpcre2-8 -lm

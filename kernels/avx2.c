@@ -379,6 +379,34 @@ static void axpy_f16(float a, const uint16_t *v, float *y, int n)
 		y[i] += a * bn_f16_to_f32(v[i]);
 }
 
+/* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
+static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+{
+	int d, j;
+
+	for (j = 0; j + 32 <= n; j += 32) {
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (d = 0; d < hd; d++) {
+			const float *k = kt + (size_t)d * ld + j;
+			__m256 qd = _mm256_set1_ps(q[d]);
+			a0 = _mm256_add_ps(a0, _mm256_mul_ps(qd, _mm256_loadu_ps(k)));
+			a1 = _mm256_add_ps(a1, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 8)));
+			a2 = _mm256_add_ps(a2, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 16)));
+			a3 = _mm256_add_ps(a3, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 24)));
+		}
+		_mm256_storeu_ps(out + j, a0);
+		_mm256_storeu_ps(out + j + 8, a1);
+		_mm256_storeu_ps(out + j + 16, a2);
+		_mm256_storeu_ps(out + j + 24, a3);
+	}
+	for (; j < n; j++) {
+		float acc = 0.0f;
+		for (d = 0; d < hd; d++)
+			acc = acc + q[d] * kt[(size_t)d * ld + j];
+		out[j] = acc;
+	}
+}
+
 const struct bn_kernels bn_kernels_avx2 = {
 	.name = "avx2",
 	.gemv_t2 = gemv_t2,
@@ -390,4 +418,5 @@ const struct bn_kernels bn_kernels_avx2 = {
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
 	.axpy_f16 = axpy_f16,
+	.attn_qk = attn_qk,
 };

@@ -375,6 +375,32 @@ static void axpy_f16(float a, const uint16_t *v, float *y, int n)
 	}
 }
 
+/* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
+static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+{
+	int d, j;
+
+	for (j = 0; j < n; j += 64) {
+		int m = n - j < 64 ? n - j : 64, u;
+		__m512 acc[4];
+		__mmask16 km[4];
+		for (u = 0; u < 4; u++) {
+			int r = m - 16 * u;
+			km[u] = r >= 16 ? 0xffff : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
+			acc[u] = _mm512_setzero_ps();
+		}
+		for (d = 0; d < hd; d++) {
+			const float *k = kt + (size_t)d * ld + j;
+			__m512 qd = _mm512_set1_ps(q[d]);
+			for (u = 0; u < 4; u++)
+				acc[u] = _mm512_add_ps(acc[u], _mm512_mul_ps(qd,
+						_mm512_maskz_loadu_ps(km[u], k + 16 * u)));
+		}
+		for (u = 0; u < 4; u++)
+			_mm512_mask_storeu_ps(out + j + 16 * u, km[u], acc[u]);
+	}
+}
+
 const struct bn_kernels bn_kernels_avx512 = {
 	.name = "avx512",
 	.gemv_t2 = gemv_t2,
@@ -386,4 +412,5 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
 	.axpy_f16 = axpy_f16,
+	.attn_qk = attn_qk,
 };

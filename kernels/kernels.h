@@ -57,6 +57,13 @@ struct bn_kernels {
 			 const float *x, int n, float *y);
 	/* y[i] += a * v[i] for an f16 vector v (attention over an f16 V cache). */
 	void (*axpy_f16)(float a, const uint16_t *v, float *y, int n);
+	/* Attention scores against a transposed key cache kt[d*ld + j]:
+	 *   out[j] = sum over d = 0, 1, ..., hd-1 of q[d] * kt[d*ld + j]
+	 * summed in that order, each step a float multiply then a float add
+	 * (no FMA), for j in [0, n).  Every table vectorises across j, so the
+	 * results are bit-identical in every table: the attention, and hence
+	 * every later activation rounding, does not depend on the CPU. */
+	void (*attn_qk)(const float *q, const float *kt, size_t ld, int n, int hd, float *out);
 };
 
 extern const struct bn_kernels bn_kernels_scalar;

@@ -291,6 +291,35 @@ static void axpy_f16(float a, const uint16_t *v, float *y, int n)
 		y[i] += a * bn_f16_to_f32(v[i]);
 }
 
+/* Same order as scalar: per d, out += q[d] * k with separate mul and add
+ * (vmulq + vaddq, never vfmaq). */
+static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+{
+	int d, j;
+
+	for (j = 0; j + 16 <= n; j += 16) {
+		float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
+		for (d = 0; d < hd; d++) {
+			const float *k = kt + (size_t)d * ld + j;
+			float32x4_t qd = vdupq_n_f32(q[d]);
+			a0 = vaddq_f32(a0, vmulq_f32(qd, vld1q_f32(k)));
+			a1 = vaddq_f32(a1, vmulq_f32(qd, vld1q_f32(k + 4)));
+			a2 = vaddq_f32(a2, vmulq_f32(qd, vld1q_f32(k + 8)));
+			a3 = vaddq_f32(a3, vmulq_f32(qd, vld1q_f32(k + 12)));
+		}
+		vst1q_f32(out + j, a0);
+		vst1q_f32(out + j + 4, a1);
+		vst1q_f32(out + j + 8, a2);
+		vst1q_f32(out + j + 12, a3);
+	}
+	for (; j < n; j++) {
+		float acc = 0.0f;
+		for (d = 0; d < hd; d++)
+			acc = acc + q[d] * kt[(size_t)d * ld + j];
+		out[j] = acc;
+	}
+}
+
 const struct bn_kernels bn_kernels_neon = {
 	.name = "neon",
 	.gemv_t2 = gemv_t2,
@@ -302,4 +331,5 @@ const struct bn_kernels bn_kernels_neon = {
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
 	.axpy_f16 = axpy_f16,
+	.attn_qk = attn_qk,
 };

@@ -145,6 +145,20 @@ static void axpy_f16(float a, const uint16_t *v, float *y, int n)
 		y[i] += a * bn_f16_to_f32(v[i]);
 }
 
+static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+{
+	int d, j;
+
+	for (j = 0; j < n; j++)
+		out[j] = 0.0f;
+	for (d = 0; d < hd; d++) {
+		const float *k = kt + (size_t)d * ld;
+		float qd = q[d];
+		for (j = 0; j < n; j++)
+			out[j] = out[j] + qd * k[j];
+	}
+}
+
 const struct bn_kernels bn_kernels_scalar = {
 	.name = "scalar",
 	.gemv_t2 = gemv_t2,
@@ -156,4 +170,5 @@ const struct bn_kernels bn_kernels_scalar = {
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
 	.axpy_f16 = axpy_f16,
+	.attn_qk = attn_qk,
 };

@@ -21,7 +21,9 @@ struct bn_state {
 	float *g, *u;			/* [B][ffn] */
 	float *kb, *vb;			/* [B][kvd] new keys and values */
 	float *y;			/* [B][max_out] projection output */
-	float *kc, *vc;			/* [L][n_ctx][kvd] cache (K after RoPE) */
+	float *kc;			/* [L][n_kv_heads][head_dim][n_ctx] keys after RoPE,
+				 * transposed for the attn_qk kernel */
+	float *vc;			/* [L][n_ctx][kvd] values */
 	float *att;			/* [nth][n_ctx] scores */
 	float *inv_freq;		/* [head_dim/2] */
 	float *cosv, *sinv;		/* [B][head_dim/2] */
@@ -251,8 +253,9 @@ static void att_run(void *arg, int ith, int nth)
 		int t = i / c->n_heads, h = i % c->n_heads, kvh = h / grp, p = s->pos + t, jj, d;
 		const float *q = s->q + (size_t)t * s->qd + h * hd;
 		float *o = s->ao + (size_t)t * s->qd + h * hd, mx = -INFINITY, sum = 0;
+		s->k->attn_qk(q, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1, hd, att);
 		for (jj = 0; jj <= p; jj++) {
-			att[jj] = s->k->dot_f32(q, kc + (size_t)jj * s->kvd + kvh * hd, hd) * scale;
+			att[jj] *= scale;
 			mx = fmaxf(mx, att[jj]);
 		}
 		for (jj = 0; jj <= p; jj++) {
@@ -312,12 +315,13 @@ static void layer(struct bn_state *s, int L, int T)
 	linear(s, &l->v, s->vb, T);
 	for (t = 0; t < T; t++) {
 		const float *cs = s->cosv + (size_t)t * half, *sn = s->sinv + (size_t)t * half;
-		float *kdst = kc + (size_t)(s->pos + t) * s->kvd;
+		float *kn = s->kb + (size_t)t * s->kvd;
 		for (h = 0; h < c->n_heads; h++)
 			rope(s->q + (size_t)t * s->qd + h * hd, cs, sn, hd);
-		memcpy(kdst, s->kb + (size_t)t * s->kvd, (size_t)s->kvd * 4);
 		for (h = 0; h < c->n_kv_heads; h++)
-			rope(kdst + h * hd, cs, sn, hd);
+			rope(kn + h * hd, cs, sn, hd);
+		for (i = 0; i < s->kvd; i++)	/* column pos of the transposed cache */
+			kc[(size_t)i * s->n_ctx + s->pos + t] = kn[i];
 		memcpy(vc + (size_t)(s->pos + t) * s->kvd, s->vb + (size_t)t * s->kvd,
 		       (size_t)s->kvd * 4);
 	}

@@ -454,6 +454,38 @@ static void test_dots(const struct bn_kernels *k)
 		free(y0);
 		free(y1);
 	}
+
+	/* attn_qk: bit-identical to scalar (same summation order), any n */
+	{
+		static const int qn[] = { 1, 7, 16, 31, 32, 33, 64, 65, 100, 129 };
+		static const int qh[] = { 2, 16, 64, 128 };
+		int bad_qk = 0, hi;
+		size_t ld = 160;
+		float *kt = xmalloc(sizeof(float) * 128 * ld), *o0 = xmalloc(sizeof(float) * 161);
+		float *o1 = xmalloc(sizeof(float) * 161), *qv = xmalloc(sizeof(float) * 128);
+
+		for (i = 0; i < (int)(128 * ld); i++)
+			kt[i] = a[i % 140] * (1.0f + (float)(i % 7) * 0.1f);
+		for (i = 0; i < 128; i++)
+			qv[i] = b[i % 140];
+		for (hi = 0; hi < 4; hi++)
+			for (c = 0; c < sizeof(qn) / sizeof(qn[0]); c++) {
+				int n = qn[c];
+				for (i = 0; i < 161; i++)
+					o0[i] = o1[i] = NAN;
+				bn_kernels_scalar.attn_qk(qv, kt, ld, n, qh[hi], o0);
+				k->attn_qk(qv, kt, ld, n, qh[hi], o1);
+				bad_qk += memcmp(o0, o1, sizeof(float) * (size_t)n) != 0;
+				for (i = n; i < 161; i++)
+					bad_qk += !isnan(o1[i]);
+			}
+		CHECK(bad_qk == 0, "%s: attn_qk bit-identical to scalar, nothing written past n",
+		      k->name);
+		free(kt);
+		free(o0);
+		free(o1);
+		free(qv);
+	}
 	free(a);
 	free(b);
 	free(wf);
@@ -478,7 +510,7 @@ int main(void)
 	for (i = 0; i < nk; i++) {
 		const struct bn_kernels *k = ks[i];
 		CHECK(k->gemv_t2 && k->gemm_t2 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
-		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->axpy_f16,
+		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->axpy_f16 && k->attn_qk,
 		      "%s: every function present", k->name);
 	}
 	test_pack();

@@ -1,0 +1,44 @@
+/* textio.h - streaming text input and output with transparent zstd.
+ *
+ * bn_reader reads a file or stdin ("-") record by record (lines, NUL-
+ * separated records, or everything at once); zstd-compressed input is
+ * recognised by its magic number, whatever the name.  bn_writer writes to
+ * stdout ("-") or atomically to a file (struct bn_out: temp + rename),
+ * compressing with zstd when the name ends in ".zst". */
+#ifndef BN_TEXTIO_H
+#define BN_TEXTIO_H
+
+#include <stddef.h>
+
+#include "bn.h"
+
+struct bn_reader;
+
+/* Allocates; close with bn_reader_close(). */
+int bn_reader_open(struct bn_reader **out, const char *path, struct bn_errbuf *eb);
+void bn_reader_close(struct bn_reader *r);	/* NULL-safe; never closes stdin */
+/* Next record up to delim (delim removed; a final record without one counts
+ * too).  Returns 1 with *p and *n set (*p points into the reader, writable,
+ * NUL-terminated; valid until the next call), 0 at the end, or < 0. */
+int bn_reader_record(struct bn_reader *r, int delim, char **p, size_t *n,
+		     struct bn_errbuf *eb);
+static inline int bn_reader_line(struct bn_reader *r, char **p, size_t *n,
+				 struct bn_errbuf *eb)
+{
+	return bn_reader_record(r, '\n', p, n, eb);
+}
+/* All the rest of the input, NUL-terminated.  Allocates; caller frees *p. */
+int bn_reader_all(struct bn_reader *r, char **p, size_t *n, struct bn_errbuf *eb);
+const char *bn_reader_name(const struct bn_reader *r);
+
+struct bn_writer;
+
+/* Allocates; finish with bn_writer_close() or drop with bn_writer_abort(). */
+int bn_writer_open(struct bn_writer **out, const char *path, struct bn_errbuf *eb);
+int bn_writer_write(struct bn_writer *w, const void *p, size_t n, struct bn_errbuf *eb);
+/* Flush (ending the zstd frame) and commit the file; frees w. */
+int bn_writer_close(struct bn_writer *w, struct bn_errbuf *eb);
+/* Drop the output (temp file removed); frees w.  NULL-safe. */
+void bn_writer_abort(struct bn_writer *w);
+
+#endif

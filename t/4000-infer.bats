@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# bn-infer: exact forward pass and generation against transformers' fixtures.
+bats_require_minimum_version 1.5.0
+load lib
+
+TINY="$FIX/models/tiny-a"
+
+tables() {
+	for k in scalar avx2 avx512 neon; do
+		BN_KERNELS=$k bn-infer --version | grep -q "kernels: $k)" && echo "$k"
+	done
+}
+
+@test "demo: the five greedy generations match transformers exactly, every kernel table" {
+	for k in $(tables); do
+		BN_KERNELS=$k bn-infer -m "$DEMO" --ids --temp 0 -n 40 --jsonl -f "$FIX/demo-greedy.ids" \
+			| python3 -c 'import json,sys; [print(" ".join(map(str, json.loads(l)["ids"]))) for l in sys.stdin]' \
+			> "got.$k"
+		diff -u "$FIX/demo-greedy.expected" "got.$k"
+	done
+}
+
+@test "demo: perplexity of the first 100 lines of eval.txt is 55.30 (transformers: 55.2999)" {
+	run bn-infer -m "$DEMO" --perplexity "$FIX/text/eval100.txt" --jsonl
+	assert_success
+	last=$(printf '%s\n' "$output" | tail -1)
+	python3 - "$last" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["tokens"] == 10191, d
+assert "%.4g" % d["ppl"] == "55.3", d
+PY
+}
+
+@test "tiny-a: every logit of every position within 1e-3 of transformers (prefill)" {
+	n=0
+	while read -r ids; do
+		echo "$ids" | bn-infer -m "$TINY" --ids -n 0 --logits --all-logits > f.bin
+		python3 "$TOP/t/ckpt.py" cmp-logits f.bin "$TINY/reference-logits.safetensors" $n 1e-3
+		n=$((n + 1))
+	done < "$FIX/tiny-a.ids"
+	[ "$n" -eq 5 ]
+}
+
+@test "tiny-a: the same one token at a time through the KV cache (-b 1)" {
+	n=0
+	while read -r ids; do
+		echo "$ids" | bn-infer -m "$TINY" --ids -n 0 -b 1 --logits --all-logits > f.bin
+		python3 "$TOP/t/ckpt.py" cmp-logits f.bin "$TINY/reference-logits.safetensors" $n 1e-3
+		n=$((n + 1))
+	done < "$FIX/tiny-a.ids"
+}
+
+@test "-t 1 and -t 2 give identical logits" {
+	bn-infer -m "$DEMO" -t 1 --ids -n 4 --temp 0 --logits --all-logits -f "$FIX/demo-greedy.ids" > t1.bin
+	bn-infer -m "$DEMO" -t 2 --ids -n 4 --temp 0 --logits --all-logits -f "$FIX/demo-greedy.ids" > t2.bin
+	cmp t1.bin t2.bin
+	[ -s t1.bin ]
+}
+
+@test "text prompt: greedy generation decodes to the reference text" {
+	run bn-infer -m "$DEMO" -p "The" --temp 0 -n 40
+	assert_success
+	assert_output " only thing that I'm in the middle of the movie is that it's not a good movie."
+}
+
+@test "a Hugging Face directory is accepted directly" {
+	run bn-infer -m "$TOP/share/bitnet-demo" -p "The" --temp 0 -n 5
+	assert_success
+	assert_output " only thing that I'm"
+}
+
+@test "logits: last position by default, one frame per evaluated position with -n" {
+	echo "4096 339" | bn-infer -m "$DEMO" --ids -n 0 --logits > last.bin
+	run python3 "$TOP/t/ckpt.py" frames last.bin
+	assert_output "0 1 629"
+	echo "4096 339" | bn-infer -m "$DEMO" --ids -n 3 --temp 0 --logits > gen.bin
+	run python3 "$TOP/t/ckpt.py" frames gen.bin
+	assert_output "$(printf '0 1 629\n0 2 1306\n0 3 325')"
+}
+
+@test "logits in jsonl" {
+	run bash -c 'echo "4096 339" | bn-infer -m "$DEMO" --ids -n 0 --logits --logits-format jsonl'
+	assert_success
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["pos"]==1 and d["rec"]==0 and len(d["logits"])==4101' "$output"
+}
+
+@test "stdin prompts, one output line each; --jsonl carries ids and stop reasons" {
+	run bash -c 'printf "The\nOnce upon a time\n" | bn-infer -m "$DEMO" --temp 0 -n 8 --jsonl'
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	python3 - "${lines[0]}" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["n_prompt"] == 2 and d["n_gen"] == 8 and d["stop_reason"] == "length", d
+assert d["ids"][:3] == [629, 1306, 325], d
+PY
+}
+
+@test "seeded sampling is reproducible" {
+	a=$(bn-infer -m "$DEMO" -p "The" -n 12 -s 7)
+	b=$(bn-infer -m "$DEMO" -p "The" -n 12 -s 7)
+	[ "$a" = "$b" ]
+}
+
+@test "errors: missing model, bad ids, bad option values" {
+	run -1 --separate-stderr bn-infer -m nosuch.gguf -p x
+	[[ "$stderr" == *"cannot open 'nosuch.gguf'"* ]]
+	run -1 --separate-stderr bash -c 'echo "4096 99999" | bn-infer -m "$DEMO" --ids -n 1'
+	[[ "$stderr" == *"outside the vocabulary"* ]]
+	run -1 --separate-stderr bash -c 'echo "4096 -3" | bn-infer -m "$DEMO" --ids -n 1'
+	[[ "$stderr" == *"negative token id"* ]]
+	run -2 bn-infer -m "$DEMO" -n abc -p x
+	run -2 bn-infer -m "$DEMO" -p x -f y
+}
+
+@test "a closed pipe ends quietly with status 0" {
+	run bash -c 'yes The | head -50 | bn-infer -m "$DEMO" -n 3 --temp 0 | head -1; echo "${PIPESTATUS[2]}"'
+	assert_success
+	assert_line --index 1 0
+}
