@@ -118,9 +118,13 @@ $(O)/fuzz/obj/%.o: %.c
 	@$(if $(Q),echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(KFLAGS) -MMD -MP -c -o $@ $<
 
+# a harness that includes a lib/*.c for its static parsers links without it
+FUZZ_OWN_fuzz_hub = $(O)/fuzz/obj/lib/hub.o
+
 $(FUZZ_BINS): $(O)/fuzz/%: t/fuzz/%.c t/fuzz/fuzz.h $(FUZZ_OBJ)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(filter-out $(FUZZ_OWN_$*),$(FUZZ_OBJ)) $(LDLIBS) -lcurl -lcrypto
 
 fuzz: $(FUZZ_BINS)
 

@@ -113,12 +113,12 @@ int main(int argc, char **argv)
 	rc = synthetic ? bn_convert_synthetic(synthetic, seed, &o, out.fp, &eb)
 		       : bn_convert_hf(argv[optind], &o, out.fp, &eb);
 	if (rc < 0) {
-		int e = errno;
+		int e = errno, werr = rc == BN_EIO && ferror(out.fp);
 		bn_out_abort(&out);	/* removes the temp file: no partial output */
 		errno = e;
-		if (rc == BN_EIO && !strcmp(output, "-"))
+		if (werr && !strcmp(output, "-"))
 			cli_check_stdout();	/* EPIPE: exit 0 quietly */
-		if (rc == BN_EIO)
+		if (werr)
 			die("%s: %s", output, eb.msg);
 		die_err(rc, &eb);
 	}

@@ -84,7 +84,8 @@ static int parse_ids(const char *s, size_t len, int n_vocab, int32_t **ids, size
 			x = x * 10 + (s[i++] - '0');
 		if (i == st || (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != ',' && s[i] != '\r')) {
 			free(v);
-			return bn_fail(eb, BN_EFORMAT, "not a token id: '%.20s'", s + st);
+			return bn_fail(eb, BN_EFORMAT, "not a token id: '%.*s'",
+				       (int)BN_MIN(len - st, (size_t)20), s + st);
 		}
 		if (x >= n_vocab) {
 			free(v);

@@ -203,8 +203,10 @@ static int load_vocab(struct load *L, const cJSON *vocab)
 		uint64_t h;
 		uint32_t j;
 
-		if (ti->flags & TI_VOCAB)
+		if (ti->flags & TI_VOCAB) {
+			free(buf);
 			return lfail(L, BN_EFORMAT, "model.vocab: id %d used twice", it->valueint);
+		}
 		if (sl + 1 > bufcap) {
 			bufcap = 2 * sl + 64;
 			free(buf);

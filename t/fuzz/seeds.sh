@@ -12,7 +12,8 @@ python3 "$top/t/malformed/make.py" micro "$tmp/micro"
 python3 "$top/t/malformed/make.py" cases "$tmp" "$tmp/cases"
 c=$top/t/fuzz/corpus
 rm -rf "$c"
-mkdir -p "$c/safetensors" "$c/gguf" "$c/model" "$c/convert" "$c/logits" "$c/json"
+mkdir -p "$c/safetensors" "$c/gguf" "$c/model" "$c/convert" "$c/logits" "$c/json" "$c/tokenizer" \
+	"$c/ids" "$c/hub"
 cp "$tmp/micro/model.safetensors" "$c/safetensors/micro"
 for k in overlap overlap-hidden duplicate-tensor shape-overflow offsets-size metadata-not-object; do
 	cp "$tmp/cases/st-$k/model.safetensors" "$c/safetensors/$k"
@@ -24,7 +25,7 @@ for k in duplicate-key array-huge stop-negative scale-inf; do
 done
 cp "$tmp/cases/gguf-norm-f16.gguf" "$c/model/norm-f16"
 "$b/bin/bn-convert" -q "$tmp/micro" -e f32 -o "$c/model/micro-f32"
-python3 - "$tmp" "$c" <<'PY'
+python3 - "$tmp" "$c" "$top/t/fixtures/tokenizers/demo/tokenizer.json" <<'PY'
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(sys.argv[2]), '..', 'malformed'))
 import make
@@ -47,6 +48,36 @@ J = os.path.join(c, 'json')
 for n in ('config.json', 'generation_config.json'):
     open(os.path.join(J, n), 'wb').write(rd(m, n))
 open(os.path.join(J, 'tokenizer_config.json'), 'wb').write(tokcfg)
+# tokenizer: the micro one (byte level, no merges) and the demo one cut to
+# its first 400 ids (the Llama 3 split regex, merges, a BOS template)
+text = '\n@@\nHello, world!  <|begin_of_text|>caf\u00e9 \U0001f600 12345\n\ttabs'.encode()
+T = os.path.join(c, 'tokenizer')
+open(os.path.join(T, 'micro'), 'wb').write(rd(m, 'tokenizer.json') + text)
+import json
+d = json.load(open(sys.argv[3], encoding='utf-8'))
+keep = {k: v for k, v in d['model']['vocab'].items() if v < 400}
+d['model']['vocab'] = keep
+d['model']['merges'] = [mg for mg in d['model']['merges'] if mg[0] in keep and mg[1] in keep and mg[0] + mg[1] in keep]
+for a in d['added_tokens']:
+    a['id'] = a['id'] - 4096 + 400
+d['post_processor']['special_tokens']['<|begin_of_text|>']['ids'] = [400]
+open(os.path.join(T, 'demo400'), 'wb').write(json.dumps(d, ensure_ascii=False).encode() + text)
+I = os.path.join(c, 'ids')
+open(os.path.join(I, 'ids'), 'wb').write(b'\x05' + b'1 2 3,4\r\t4999 0 17')
+open(os.path.join(I, 'bad'), 'wb').write(b'\x01' + b'12 -3 x 99999999999999999999')
+H = os.path.join(c, 'hub')
+h40, h64 = 'a' * 40, '0123456789abcdef' * 4
+hdr = ('HTTP/1.1 302 Found\r\nLocation: https://cdn.example/x?y=1\r\nX-Linked-Size: 5\r\n'
+       'X-Linked-Etag: "%s"\r\nHTTP/1.1 200 OK\r\nX-Repo-Commit: %s\r\nETag: W/"abc"\r\n'
+       'Content-Length: 123\r\nRetry-After: 7\r\nX-Error-Code: RepoNotFound\r\n'
+       'X-Error-Message: nope\r\nLink: <https://hub.example/api/models/a/b/tree/%s?cursor=x>; rel="next"\r\n\r\n'
+       % (h64, h40, h40))
+tree = [{'type': 'file', 'path': 'config.json', 'size': 10, 'oid': h40},
+        {'type': 'file', 'path': 'sub/model.safetensors', 'size': 5, 'oid': h40,
+         'lfs': {'oid': h64, 'size': 5, 'pointerSize': 130}},
+        {'type': 'directory', 'path': 'sub', 'size': 0}]
+open(os.path.join(H, 'tree'), 'wb').write(hdr.encode() + json.dumps(tree).encode())
+open(os.path.join(H, 'bad'), 'wb').write(b'HTTP/2 200\r\n\r\n[{"type":"file","path":"../etc/passwd","size":1}]')
 open(os.path.join(J, 'nested'), 'wb').write(b'{"a":[{"b":{"c":[1,2,{"d":"\\u00e9\\ud83d\\ude00"}]}}],"e":null}')
 PY
 du -sh "$c"
