@@ -9,7 +9,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "file.h"
 #include "infer.h"
+#include "json.h"
+
+/* Longest input line: a prompt of 64 MiB is already ~16M tokens, the
+ * largest context a model may declare. */
+#define LINE_LIMIT ((size_t)64 << 20)
 
 #ifndef BN_SHAREDIR
 #define BN_SHAREDIR "/usr/local/share/bn"
@@ -162,8 +168,9 @@ static int run_line(struct bn_infer *r, char *line, size_t len, struct bn_errbuf
 
 	if (r->o.jsonl && len && line[0] == '{') {
 		const cJSON *p;
-		if (!(rec = cJSON_ParseWithLength(line, len)) ||
-		    !cJSON_IsString(p = cJSON_GetObjectItemCaseSensitive(rec, "prompt"))) {
+		if (!(rec = bn_json_parse(line, len, 0, "input record", eb)))
+			return BN_EFORMAT;
+		if (!cJSON_IsString(p = cJSON_GetObjectItemCaseSensitive(rec, "prompt"))) {
 			cJSON_Delete(rec);
 			return bn_fail(eb, BN_EFORMAT, "input record is not a JSON object with a "
 				       "\"prompt\" string");
@@ -188,23 +195,27 @@ static int run_ppl(struct bn_infer *r, const char *path, struct bn_errbuf *eb)
 {
 	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *line = NULL;
-	size_t cap = 0, lineno = 0, tokens = 0;
-	ssize_t len;
+	size_t cap = 0, lineno = 0, tokens = 0, len;
 	double total = 0;
-	int rc = BN_OK;
+	int rc = BN_OK, got;
 
 	if (!fp)
 		return bn_fail(eb, BN_EIO, "cannot open '%s': %s", path, strerror(errno));
-	while (rc >= 0 && (len = getline(&line, &cap, fp)) >= 0) {
+	while (rc >= 0 && (got = bn_getline(fp, &line, &cap, &len, LINE_LIMIT)) != 0) {
 		int32_t *ids = NULL;
 		size_t n, cnt;
 		double nll;
 		lineno++;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		if (got < 0) {
+			rc = bn_fail(eb, got, "%s:%zu: %s", path, lineno, got == BN_ERANGE ?
+				     "line longer than 64 MiB" : strerror(errno));
+			break;
+		}
+		while (len && line[len - 1] == '\r')
 			line[--len] = 0;
 		if (!len)
 			continue;
-		rc = bn_tokenizer_encode(r->tok, line, (size_t)len, BN_TOK_BOS, &ids, &n, eb);
+		rc = bn_tokenizer_encode(r->tok, line, len, BN_TOK_BOS, &ids, &n, eb);
 		if (rc >= 0)
 			rc = bn_infer_nll(r, ids, n, &nll, &cnt, eb);
 		free(ids);
@@ -219,8 +230,6 @@ static int run_ppl(struct bn_infer *r, const char *path, struct bn_errbuf *eb)
 			printf("%zu\t%.4f\t%zu\n", lineno, exp(nll / cnt), cnt);
 		cli_check_stdout();
 	}
-	if (rc >= 0 && ferror(fp))
-		rc = bn_fail(eb, BN_EIO, "cannot read '%s': %s", path, strerror(errno));
 	if (fp != stdin)
 		fclose(fp);
 	free(line);
@@ -256,20 +265,33 @@ int main(int argc, char **argv)
 			die_err(rc, &eb);
 	} else {
 		FILE *fp = !file || !strcmp(file, "-") ? stdin : fopen(file, "r");
+		const char *name = !file || !strcmp(file, "-") ? "<stdin>" : file;
 		char *line = NULL;
-		size_t cap = 0;
-		ssize_t len;
+		size_t cap = 0, len, lineno = 0;
+		int got;
 		if (!fp)
 			die("cannot open '%s':", file);
-		while ((len = getline(&line, &cap, fp)) >= 0) {
-			while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		/* a bad line is reported (NAME:LINE: problem) and skipped */
+		while ((got = bn_getline(fp, &line, &cap, &len, LINE_LIMIT)) != 0) {
+			lineno++;
+			if (got == BN_EIO)
+				die("cannot read '%s':", name);
+			if (got < 0) {
+				warn("%s:%zu: %s", name, lineno, got == BN_ERANGE ?
+				     "line longer than 64 MiB" : bn_strerror(got));
+				status = 1;
+				continue;
+			}
+			while (len && line[len - 1] == '\r')
 				line[--len] = 0;
-			if ((rc = run_line(&r, line, (size_t)len, &eb)) < 0) {
+			if ((rc = run_line(&r, line, len, &eb)) < 0) {
 				cli_check_stdout();
-				warn("%s", eb.msg);
+				warn("%s:%zu: %s", name, lineno, eb.msg);
 				status = 1;
 			}
 		}
+		if (fp != stdin)
+			fclose(fp);
 		free(line);
 	}
 	cli_check_stdout();

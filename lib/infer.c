@@ -59,6 +59,9 @@ void bn_infer_release(struct bn_infer *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The most ids one input may hold: the largest context a model may declare. */
+#define BN_IDS_MAX (1 << 24)
+
 /* "12 34 56" -> ids; every id checked against the vocabulary. */
 static int parse_ids(const char *s, size_t len, int n_vocab, int32_t **ids, size_t *n,
 		     struct bn_errbuf *eb)
@@ -91,6 +94,10 @@ static int parse_ids(const char *s, size_t len, int n_vocab, int32_t **ids, size
 			free(v);
 			return bn_fail(eb, BN_ERANGE, "token id %lld is outside the vocabulary "
 				       "(0..%d)", x, n_vocab - 1);
+		}
+		if (k >= BN_IDS_MAX) {
+			free(v);
+			return bn_fail(eb, BN_ERANGE, "more than %d token ids", BN_IDS_MAX);
 		}
 		if (k == cap) {
 			int32_t *nv = realloc(v, (cap *= 2) * sizeof(*v));

@@ -90,30 +90,30 @@ cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
 	cJSON *j;
 
 	if (!len) {
-		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (empty)", name);
+		bn_fail(eb, BN_EFORMAT, "%s: invalid JSON (empty)", name);
 		return NULL;
 	}
 	if ((d = memchr(text, 0, len))) {
-		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (NUL byte at byte %zu)", name,
+		bn_fail(eb, BN_EFORMAT, "%s: invalid JSON (NUL byte at byte %zu)", name,
 			(size_t)(d - text));
 		return NULL;
 	}
 	if ((off = bn_utf8_check(text, len)) != len) {
-		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (invalid UTF-8 at byte %zu)", name, off);
+		bn_fail(eb, BN_EFORMAT, "%s: invalid JSON (invalid UTF-8 at byte %zu)", name, off);
 		return NULL;
 	}
 	if (!(j = cJSON_ParseWithLengthOpts(text, len, &end, 0))) {
 		if (end >= text && end <= text + len)
-			bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (error at byte %zu)", name,
+			bn_fail(eb, BN_EFORMAT, "%s: invalid JSON (error at byte %zu)", name,
 				(size_t)(end - text));
 		else
-			bn_fail(eb, BN_EFORMAT, "%s: not valid JSON", name);
+			bn_fail(eb, BN_EFORMAT, "%s: invalid JSON", name);
 		return NULL;
 	}
 	while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end != text + len) {
-		bn_fail(eb, BN_EFORMAT, "%s: not valid JSON (trailing bytes at byte %zu)", name,
+		bn_fail(eb, BN_EFORMAT, "%s: invalid JSON (trailing bytes at byte %zu)", name,
 			(size_t)(end - text));
 		cJSON_Delete(j);
 		return NULL;

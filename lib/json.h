@@ -21,7 +21,7 @@ enum {
 
 /* Parse len bytes of text (need not be NUL-terminated) as one JSON value
  * followed only by white space.  Returns the tree (free with cJSON_Delete)
- * or NULL with "NAME: not valid JSON (...)" / "NAME: duplicate key 'K'" in eb. */
+ * or NULL with "NAME: invalid JSON (...)" / "NAME: duplicate key 'K'" in eb. */
 cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
 		     struct bn_errbuf *eb);
 

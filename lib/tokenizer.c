@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "file.h"
+#include "json.h"
 #include "tok_impl.h"
 #include "unicode.h"
 
@@ -724,9 +725,10 @@ int bn_tokenizer_load_named(struct bn_tokenizer **out, const char *json, size_t 
 
 	*out = NULL;
 	init_byte_map();
-	if (!(root = cJSON_ParseWithLength(json, len)))
-		return lfail(&L, BN_EFORMAT, "invalid JSON near byte %zu",
-			     cJSON_GetErrorPtr() ? (size_t)(cJSON_GetErrorPtr() - json) : (size_t)0);
+	/* strict: UTF-8, no trailing bytes, no duplicate keys (HF keeps the last
+	 * of a duplicated vocab entry, a first-match lookup the first) */
+	if (!(root = bn_json_parse(json, len, 0, L.name, eb)))
+		return BN_EFORMAT;
 	if (!(t = L.t = calloc(1, sizeof *t))) {
 		cJSON_Delete(root);
 		return lfail(&L, BN_ENOMEM, "out of memory");

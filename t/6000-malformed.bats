@@ -16,16 +16,12 @@ setup_file() {
 }
 
 check_case() {
-	local name=$1 line prog args want rx input
+	local name=$1 line prog args want rx
 	line=$(awk -F'\t' -v n="$name" '$1 == n' "$TOP/t/malformed/cases.tsv")
 	[ -n "$line" ] || fail "no case '$name' in cases.tsv"
 	IFS=$'\t' read -r _ prog args want rx <<<"$line"
-	input=$name
-	if [ "$prog" = modelcheck ]; then
-		prog=$BN_BUILD/t/modelcheck
-		input=$name.gguf
-	fi
-	args=${args//@/$input}
+	[ "$prog" = modelcheck ] && prog=$BN_BUILD/t/modelcheck
+	args=${args//@/$name}
 	args=${args//out.gguf/$BATS_TEST_TMPDIR/out.gguf}
 	cd "$BATS_FILE_TMPDIR/corpus/cases"
 	# shellcheck disable=SC2086 # ARGS are words
@@ -124,12 +120,20 @@ check_case() {
 @test "malformed gguf-string-huge: modelcheck" { check_case gguf-string-huge; }
 @test "malformed gguf-tensor-shape: modelcheck" { check_case gguf-tensor-shape; }
 @test "malformed gguf-tensor-type: modelcheck" { check_case gguf-tensor-type; }
+@test "malformed gguf-tokenizer-bad: bn-infer" { check_case gguf-tokenizer-bad; }
 @test "malformed gguf-truncated-data: modelcheck" { check_case gguf-truncated-data; }
 @test "malformed gguf-truncated-header: modelcheck" { check_case gguf-truncated-header; }
 @test "malformed gguf-truncated-kv: modelcheck" { check_case gguf-truncated-kv; }
 @test "malformed gguf-version: modelcheck" { check_case gguf-version; }
 @test "malformed gguf-vocab-mismatch: modelcheck" { check_case gguf-vocab-mismatch; }
 @test "malformed gguf-vocab-zero: modelcheck" { check_case gguf-vocab-zero; }
+@test "malformed ids-float: bn-infer" { check_case ids-float; }
+@test "malformed ids-garbage: bn-infer" { check_case ids-garbage; }
+@test "malformed ids-huge: bn-infer" { check_case ids-huge; }
+@test "malformed ids-long-line: bn-infer" { check_case ids-long-line; }
+@test "malformed ids-negative: bn-infer" { check_case ids-negative; }
+@test "malformed ids-too-many: bn-infer" { check_case ids-too-many; }
+@test "malformed ids-vocab: bn-infer" { check_case ids-vocab; }
 @test "malformed lg-bad-magic: bn-sample" { check_case lg-bad-magic; }
 @test "malformed lg-empty: bn-sample" { check_case lg-empty; }
 @test "malformed lg-first-byte: bn-sample" { check_case lg-first-byte; }
@@ -147,6 +151,11 @@ check_case() {
 @test "malformed lg-vocab-changes: bn-sample" { check_case lg-vocab-changes; }
 @test "malformed lg-vocab-huge: bn-sample" { check_case lg-vocab-huge; }
 @test "malformed lg-vocab-zero: bn-sample" { check_case lg-vocab-zero; }
+@test "malformed rec-deep: bn-infer" { check_case rec-deep; }
+@test "malformed rec-duplicate-key: bn-infer" { check_case rec-duplicate-key; }
+@test "malformed rec-invalid-utf8: bn-infer" { check_case rec-invalid-utf8; }
+@test "malformed rec-prompt-number: bn-infer" { check_case rec-prompt-number; }
+@test "malformed rec-trailing: bn-infer" { check_case rec-trailing; }
 @test "malformed st-bad-json: bn-convert" { check_case st-bad-json; }
 @test "malformed st-deep-nesting: bn-convert" { check_case st-deep-nesting; }
 @test "malformed st-duplicate-field: bn-convert" { check_case st-duplicate-field; }
@@ -190,6 +199,22 @@ check_case() {
 @test "malformed st-truncated: bn-convert" { check_case st-truncated; }
 @test "malformed st-unknown-dtype: bn-convert" { check_case st-unknown-dtype; }
 @test "malformed st-untied-no-head: bn-convert" { check_case st-untied-no-head; }
+@test "malformed tkj-added-content: bn-tokenize" { check_case tkj-added-content; }
+@test "malformed tkj-added-id: bn-tokenize" { check_case tkj-added-id; }
+@test "malformed tkj-deep: bn-tokenize" { check_case tkj-deep; }
+@test "malformed tkj-empty: bn-tokenize" { check_case tkj-empty; }
+@test "malformed tkj-invalid-utf8: bn-tokenize" { check_case tkj-invalid-utf8; }
+@test "malformed tkj-merge-bad: bn-tokenize" { check_case tkj-merge-bad; }
+@test "malformed tkj-merge-unknown: bn-tokenize" { check_case tkj-merge-unknown; }
+@test "malformed tkj-model-type: bn-tokenize" { check_case tkj-model-type; }
+@test "malformed tkj-pretok-type: bn-tokenize" { check_case tkj-pretok-type; }
+@test "malformed tkj-regex-bad: bn-tokenize" { check_case tkj-regex-bad; }
+@test "malformed tkj-template-id: bn-tokenize" { check_case tkj-template-id; }
+@test "malformed tkj-truncated: bn-tokenize" { check_case tkj-truncated; }
+@test "malformed tkj-vocab-dup-id: bn-tokenize" { check_case tkj-vocab-dup-id; }
+@test "malformed tkj-vocab-empty: bn-tokenize" { check_case tkj-vocab-empty; }
+@test "malformed tkj-vocab-huge-id: bn-tokenize" { check_case tkj-vocab-huge-id; }
+@test "malformed tkj-vocab-negative: bn-tokenize" { check_case tkj-vocab-negative; }
 @test "malformed tok-missing: bn-convert" { check_case tok-missing; }
 @test "malformed tok-not-object: bn-convert" { check_case tok-not-object; }
 @test "malformed tokcfg-not-json: bn-convert" { check_case tokcfg-not-json; }

@@ -5,6 +5,8 @@
   make.py cases SRC OUT      write every malformed input named in cases.tsv into OUT;
                              SRC holds micro/ and micro.gguf (bn-convert of micro/)
   make.py bats               print the @test lines of t/6000-malformed.bats
+  make.py expect BUILD DIR   rewrite cases.tsv from what BUILD's programs print for the
+                             inputs in DIR/cases (made by `cases`): review the diff!
 
 The micro checkpoint: vocab 260 (the 256 byte-level symbols + 4 specials), hidden
 8, 1 layer, 2 heads, 1 kv head (head_dim 4), intermediate 12, packed U8 ternary
@@ -467,6 +469,50 @@ def cases(src, out):
     gedit('gguf-proj-f32', lambda g: g.tensor('blk.0.attn_k.weight').__setitem__(2, 0))
     gedit('gguf-norm-f16', lambda g: g.tensor('output_norm.weight').__setitem__(2, 1))
     gedit('gguf-scale-inf', lambda g: g.tdata('blk.0.attn_v.scale', 4, struct.pack('<f', float('inf'))))
+    gedit('gguf-tokenizer-bad', lambda g: g.get('tokenizer.huggingface.json').__setitem__(
+        2, struct.pack('<Q', 12) + b'{"model": {}'))
+    # token ids and records for bn-infer (one bad line each, among good ones)
+    tx = lambda name, data: write(os.path.join(out, name + '.txt'), data)
+    tx('ids-negative', '1 2 3\n4 -5 6\n')
+    tx('ids-vocab', '1 2\n3 %d\n' % VOCAB)
+    tx('ids-huge', '1 99999999999999999999999999\n')
+    tx('ids-garbage', '12 x3\n1\n')
+    tx('ids-float', '1.5\n')
+    tx('ids-too-many', '1\n' + '7 ' * ((1 << 24) + 1) + '\n2\n')
+    tx('ids-long-line', '1\n' + ' ' * ((64 << 20) + 1) + '3\n2\n')
+    tx('rec-prompt-number', '{"prompt":"ok"}\n{"prompt":5}\n')
+    tx('rec-duplicate-key', '{"prompt":"a","prompt":"b"}\n')
+    tx('rec-trailing', '{"prompt":"a"} {"prompt":"b"}\n')
+    write(os.path.join(out, 'rec-invalid-utf8.txt'), b'{"prompt":"caf\xe9"}\n')
+    tx('rec-deep', '{"prompt":"a","x":' + '[' * 2000 + ']' * 2000 + '}\n')
+    # tokenizer.json for bn-tokenize
+    tk = tokenizer()
+
+    def tkj(name, edit=None, text=None):
+        t = json.loads(json.dumps(tk))
+        if edit:
+            edit(t)
+        write(os.path.join(out, name + '.json'), text if text is not None else
+              json.dumps(t, ensure_ascii=False))
+    tkj('tkj-empty', text='')
+    tkj('tkj-truncated', text=json.dumps(tk)[:-40])
+    tkj('tkj-deep', text='{"model":' + '[' * 3000 + ']' * 3000 + '}')
+    tkj('tkj-vocab-dup-id', lambda t: t['model']['vocab'].__setitem__('zz', 5))
+    tkj('tkj-vocab-negative', lambda t: t['model']['vocab'].__setitem__('zz', -1))
+    tkj('tkj-vocab-huge-id', lambda t: t['model']['vocab'].__setitem__('zz', 1 << 31))
+    tkj('tkj-vocab-empty', lambda t: t['model'].__setitem__('vocab', {}))
+    tkj('tkj-merge-unknown', lambda t: t['model'].__setitem__('merges', [['a', 'b']]))
+    tkj('tkj-merge-bad', lambda t: t['model'].__setitem__('merges', [['a', 5]]))
+    tkj('tkj-model-type', lambda t: t['model'].__setitem__('type', 'WordPiece'))
+    tkj('tkj-added-id', lambda t: t['added_tokens'][0].__setitem__('id', -3))
+    tkj('tkj-added-content', lambda t: t['added_tokens'][0].__setitem__('content', 7))
+    tkj('tkj-pretok-type', lambda t: t['pre_tokenizer'].__setitem__('type', 'Whatever'))
+    tkj('tkj-regex-bad', lambda t: t.__setitem__('pre_tokenizer', {
+        'type': 'Split', 'pattern': {'Regex': '(unclosed'}, 'behavior': 'Isolated', 'invert': False}))
+    tkj('tkj-template-id', lambda t: t['post_processor']['special_tokens']['<|begin_of_text|>']
+        .__setitem__('ids', [99999]))
+    write(os.path.join(out, 'tkj-invalid-utf8.json'),
+          json.dumps(tk, ensure_ascii=False).encode().replace(b'"<|eot_id|>"', b'"<|eot\xc0\xafid|>"'))
     # logits frames (bn-sample)
     lg = lambda name, data: write(os.path.join(out, name), data)
     lg('lg-bad-magic', logits_frame(4, magic=0x12345678))
@@ -498,11 +544,70 @@ def read_cases():
     return rows
 
 
+HEADER = """\
+# The malformed-input corpus: one case per line, tab-separated:
+#   NAME  PROGRAM  ARGS  EXIT  STDERR
+# t/malformed/make.py writes the inputs; '@' in ARGS is the case NAME, run in the
+# directory of the inputs (the micro model is ../micro.gguf).  STDERR is an
+# extended regex for the one line the program must print ('-': nothing).
+# modelcheck is build/t/modelcheck (opens a model and runs two tokens).
+# Regenerate with `make.py expect` after a change, and review the diff.
+"""
+
+
+def program(f):
+    """(name, program, args) of the input file f."""
+    name, ext = os.path.splitext(f)
+    if ext == '.gguf' and name.startswith('gguf-tokenizer'):
+        return name, 'bn-infer', '-m @.gguf -n 1 -p hi'
+    if ext == '.gguf':
+        return name, 'modelcheck', '@.gguf'
+    if name.startswith('ids-'):
+        return name, 'bn-infer', '-m ../micro.gguf --ids -n 1 -f @.txt'
+    if name.startswith('rec-'):
+        return name, 'bn-infer', '-m ../micro.gguf --jsonl -n 1 -f @.txt'
+    if name.startswith('tkj-'):
+        return name, 'bn-tokenize', '-t @.json /dev/null'
+    if name.startswith('lg-'):
+        return f, 'bn-sample', '@'
+    return f, 'bn-convert', '-q @ -o out.gguf'
+
+
+def expect(build, d):
+    import re
+    import subprocess
+    rows = []
+    cdir = os.path.join(d, 'cases')
+    for f in sorted(os.listdir(cdir)):
+        name, prog, args = program(f)
+        exe = os.path.join(build, 't', prog) if prog == 'modelcheck' else \
+            os.path.join(build, 'bin', prog)
+        argv = [exe] + args.replace('@', name).replace('out.gguf', os.path.join(d, 'out.gguf')).split()
+        p = subprocess.run(argv, cwd=cdir, capture_output=True)
+        err = p.stderr.decode('utf-8', 'replace').rstrip('\n')
+        if '\n' in err:
+            sys.exit('%s: more than one line on stderr:\n%s' % (name, err))
+        rx = '-'
+        if err:
+            rx = '^' + re.escape(err) + '$'
+            if name == 'cfg-long-string':
+                rx = "^bn-convert: cfg-long-string/config\\.json: model_type 'x+$"
+            for c in ' \'-:/_>;"=,<|':
+                rx = rx.replace('\\' + c, c)
+        rows.append((name, prog, args, str(p.returncode), rx))
+    with open(os.path.join(HERE, 'cases.tsv'), 'w', encoding='utf-8') as o:
+        o.write(HEADER)
+        for r in rows:
+            o.write('\t'.join(r) + '\n')
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == 'micro':
         micro(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == 'cases':
         cases(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == 'expect':
+        expect(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 2 and sys.argv[1] == 'bats':
         for r in read_cases():
             print('@test "malformed %s: %s" { check_case %s; }' % (r[0], r[1], r[0]))
