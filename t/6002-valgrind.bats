@@ -3,7 +3,7 @@
 # definitely lost.  Skipped without valgrind and on sanitizer builds.
 load lib
 
-@test "valgrind memcheck: convert, sample, load + forward: 0 errors, 0 definitely lost" {
+@test "valgrind memcheck: convert, tokenize, sample, load + forward, infer: 0 errors, 0 definitely lost" {
 	command -v valgrind >/dev/null || skip "valgrind not installed"
 	if grep -q __asan_init "$BN_BUILD/bin/bn-convert"; then
 		skip "sanitizer build (valgrind cannot run it)"

@@ -41,10 +41,16 @@ PY
 vg bn-sample "$b/bin/bn-sample" --seed 1 --repeat-penalty 1.1 --logprobs 3 --jsonl "$tmp/frames"
 printf '{"rec":0,"pos":0,"logits":[1,2,null,4]}\n{"rec":0,"pos":1,"logits":[1,' >"$tmp/bad.jsonl"
 vg bn-sample-error "$b/bin/bn-sample" "$tmp/bad.jsonl"
+printf 'Hello, world!\ncaf\303\251 \360\237\230\200 12345\n' >"$tmp/text"
+vg bn-tokenize "$b/bin/bn-tokenize" -t "$top/t/fixtures/tokenizers/demo/tokenizer.json" "$tmp/text"
 if [ -x "$b/t/modelcheck" ]; then
 	vg model-forward "$b/t/modelcheck" "$tmp/micro.gguf" "$tmp/tiny.gguf"
 fi
 if [ -x "$b/bin/bn-infer" ] && "$b/bin/bn-infer" --help 2>/dev/null | grep -q -- '--ids'; then
-	vg bn-infer "$b/bin/bn-infer" -m "$tmp/tiny.gguf" --ids 1,2,3 -n 4
+	vg bn-infer-text "$b/bin/bn-infer" -m "$tmp/tiny.gguf" -p "Hello world" -n 4 -t 2
+	vg bn-infer-ids "$b/bin/bn-infer" -m "$tmp/tiny.gguf" --ids -p "1 2 3" -n 3 -t 1 --jsonl
+	printf '1 2\n-1\n3 99999\n' >"$tmp/ids.txt"
+	vg bn-infer-bad-ids "$b/bin/bn-infer" -m "$tmp/tiny.gguf" --ids -f "$tmp/ids.txt" -n 2 -t 1
+	vg bn-infer-logits "$b/bin/bn-infer" -m "$tmp/tiny.gguf" -p "a b" -n 2 -t 1 --logits --all-logits
 fi
 exit $status
