@@ -14,6 +14,22 @@ static const char *const files[] = {
 	"config.json", "generation_config.json", "tokenizer_config.json", "model.safetensors",
 };
 
+static char dir[64];
+
+static void cleanup(void)
+{
+	char path[256];
+	unsigned i;
+
+	for (i = 0; i < BN_LEN(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/tokenizer.json", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void put(const char *dir, const char *name, const void *p, size_t n)
 {
 	char path[256];
@@ -36,7 +52,6 @@ static const uint8_t *find(const uint8_t *p, const uint8_t *end)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char dir[64];
 	struct bn_errbuf eb = { "" };
 	struct bn_convert_opts o;
 	struct bn_model m;
@@ -49,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!dir[0]) {
 		snprintf(dir, sizeof(dir), "/tmp/bn-fuzz-convert-%d", (int)getpid());
 		mkdir(dir, 0700);
+		atexit(cleanup);
 		put(dir, "tokenizer.json", "{\"model\":{\"type\":\"BPE\"}}", 24);
 	}
 	for (i = 0; i < BN_LEN(files); i++) {
