@@ -31,6 +31,12 @@ int bn_infer_init(struct bn_infer *r, const struct bn_infer_opts *o, FILE *out,
 		return rc;
 	if (!r->tok && !o->ids_in)
 		return bn_fail(eb, BN_EUNSUP, "%s: the model has no tokenizer (use --ids)", o->model);
+	/* fewer tokens than embedding rows is common (padding); more is a
+	 * mismatch every prompt would trip over */
+	if (r->tok && bn_tokenizer_n_vocab(r->tok) > r->m.cfg.n_vocab)
+		return bn_fail(eb, BN_EFORMAT, "%s: the tokenizer has %d tokens, more than the "
+			       "model's vocabulary of %d", o->model, bn_tokenizer_n_vocab(r->tok),
+			       r->m.cfg.n_vocab);
 	ctx = o->n_ctx > 0 ? o->n_ctx : BN_MIN(r->m.cfg.ctx_max, 4096);
 	if (ctx > r->m.cfg.ctx_max)
 		return bn_fail(eb, BN_ERANGE, "context size %d exceeds the model's %d", ctx,

@@ -121,6 +121,7 @@ check_case() {
 @test "malformed gguf-tensor-shape: modelcheck" { check_case gguf-tensor-shape; }
 @test "malformed gguf-tensor-type: modelcheck" { check_case gguf-tensor-type; }
 @test "malformed gguf-tokenizer-bad: bn-infer" { check_case gguf-tokenizer-bad; }
+@test "malformed gguf-tokenizer-vocab: bn-infer" { check_case gguf-tokenizer-vocab; }
 @test "malformed gguf-truncated-data: modelcheck" { check_case gguf-truncated-data; }
 @test "malformed gguf-truncated-header: modelcheck" { check_case gguf-truncated-header; }
 @test "malformed gguf-truncated-kv: modelcheck" { check_case gguf-truncated-kv; }

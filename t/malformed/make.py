@@ -471,6 +471,9 @@ def cases(src, out):
     gedit('gguf-scale-inf', lambda g: g.tdata('blk.0.attn_v.scale', 4, struct.pack('<f', float('inf'))))
     gedit('gguf-tokenizer-bad', lambda g: g.get('tokenizer.huggingface.json').__setitem__(
         2, struct.pack('<Q', 12) + b'{"model": {}'))
+    tj = open(os.path.join(HERE, '..', 'fixtures', 'tokenizers', 'demo', 'tokenizer.json'), 'rb').read()
+    gedit('gguf-tokenizer-vocab', lambda g: g.get('tokenizer.huggingface.json').__setitem__(
+        2, struct.pack('<Q', len(tj)) + tj))
     # token ids and records for bn-infer (one bad line each, among good ones)
     tx = lambda name, data: write(os.path.join(out, name + '.txt'), data)
     tx('ids-negative', '1 2 3\n4 -5 6\n')
