@@ -94,7 +94,7 @@ static int read_json(const char *dir, const char *name, int required, cJSON **ou
 	/* an optional file may be absent, but one that is there must be good */
 	if (!required && access(path, F_OK) != 0 && errno == ENOENT)
 		return BN_OK;
-	BN_TRY(bn_read_file(path, JSON_LIMIT, &buf, &len, eb));
+	BN_TRY(bn_read_file(path, text ? BN_TOKENIZER_JSON_MAX : JSON_LIMIT, &buf, &len, eb));
 	/* tokenizer.json is only carried along here; its loader checks its maps */
 	if (!(*out = bn_json_parse(buf, len, text ? BN_JSON_DUPS : 0, path, eb))) {
 		free(buf);

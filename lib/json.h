@@ -15,6 +15,10 @@
 
 #include "bn.h"
 
+/* Largest tokenizer.json read (the biggest published ones are ~40 MB;
+ * cJSON needs several times the text in nodes). */
+#define BN_TOKENIZER_JSON_MAX ((size_t)128 << 20)
+
 enum {
 	BN_JSON_DUPS = 1,	/* allow duplicate keys (large maps checked elsewhere) */
 };

@@ -131,7 +131,10 @@ static int open_file(struct bn_st *st, const char *path, struct bn_errbuf *eb)
 	if (hlen > m->size - 8)
 		return bn_fail(eb, BN_EFORMAT, "%s: header length %llu past end of file", path,
 			       (unsigned long long)hlen);
-	if (hlen > HEADER_LIMIT || hlen < 2 || m->base[8] != '{')
+	if (hlen > HEADER_LIMIT)
+		return bn_fail(eb, BN_ERANGE, "%s: header length %llu above the format's limit of %u",
+			       path, (unsigned long long)hlen, HEADER_LIMIT);
+	if (hlen < 2 || m->base[8] != '{')
 		return bn_fail(eb, BN_EFORMAT, "%s: not a safetensors file (bad header)", path);
 	/* the header ends with spaces (padding to 8 bytes), which JSON allows */
 	if (!(root = bn_json_parse((const char *)m->base + 8, (size_t)hlen, 0, path, eb)))

@@ -786,7 +786,7 @@ int bn_tokenizer_load_file(struct bn_tokenizer **out, const char *path, struct b
 	int rc;
 
 	*out = NULL;
-	BN_TRY(bn_read_file(path, (size_t)1 << 30, &buf, &len, eb));
+	BN_TRY(bn_read_file(path, BN_TOKENIZER_JSON_MAX, &buf, &len, eb));
 	rc = bn_tokenizer_load_named(out, buf, len, path, eb);
 	free(buf);
 	return rc;

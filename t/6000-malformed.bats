@@ -66,6 +66,7 @@ check_case() {
 @test "malformed cfg-head-dim-odd: bn-convert" { check_case cfg-head-dim-odd; }
 @test "malformed cfg-heads-group: bn-convert" { check_case cfg-heads-group; }
 @test "malformed cfg-hidden-fraction: bn-convert" { check_case cfg-hidden-fraction; }
+@test "malformed cfg-huge-file: bn-convert" { check_case cfg-huge-file; }
 @test "malformed cfg-invalid-utf8: bn-convert" { check_case cfg-invalid-utf8; }
 @test "malformed cfg-layers-huge: bn-convert" { check_case cfg-layers-huge; }
 @test "malformed cfg-long-string: bn-convert" { check_case cfg-long-string; }
@@ -168,6 +169,7 @@ check_case() {
 @test "malformed st-entry-not-object: bn-convert" { check_case st-entry-not-object; }
 @test "malformed st-hlen-past-eof: bn-convert" { check_case st-hlen-past-eof; }
 @test "malformed st-hlen-tiny: bn-convert" { check_case st-hlen-tiny; }
+@test "malformed st-huge-header: bn-convert" { check_case st-huge-header; }
 @test "malformed st-index-bad-shard: bn-convert" { check_case st-index-bad-shard; }
 @test "malformed st-index-no-map: bn-convert" { check_case st-index-no-map; }
 @test "malformed st-master-inf: bn-convert" { check_case st-master-inf; }
@@ -204,6 +206,7 @@ check_case() {
 @test "malformed tkj-added-id: bn-tokenize" { check_case tkj-added-id; }
 @test "malformed tkj-deep: bn-tokenize" { check_case tkj-deep; }
 @test "malformed tkj-empty: bn-tokenize" { check_case tkj-empty; }
+@test "malformed tkj-huge-file: bn-tokenize" { check_case tkj-huge-file; }
 @test "malformed tkj-invalid-utf8: bn-tokenize" { check_case tkj-invalid-utf8; }
 @test "malformed tkj-merge-bad: bn-tokenize" { check_case tkj-merge-bad; }
 @test "malformed tkj-merge-unknown: bn-tokenize" { check_case tkj-merge-unknown; }
@@ -216,6 +219,7 @@ check_case() {
 @test "malformed tkj-vocab-empty: bn-tokenize" { check_case tkj-vocab-empty; }
 @test "malformed tkj-vocab-huge-id: bn-tokenize" { check_case tkj-vocab-huge-id; }
 @test "malformed tkj-vocab-negative: bn-tokenize" { check_case tkj-vocab-negative; }
+@test "malformed tok-huge-file: bn-convert" { check_case tok-huge-file; }
 @test "malformed tok-missing: bn-convert" { check_case tok-missing; }
 @test "malformed tok-not-object: bn-convert" { check_case tok-not-object; }
 @test "malformed tokcfg-not-json: bn-convert" { check_case tokcfg-not-json; }

@@ -402,6 +402,19 @@ def cases(src, out):
     ck('cfg-alloc-before-check', gen=False, st=safetensors(big),
        cfg=config(vocab_size=1, hidden_size=1 << 16, intermediate_size=4, num_attention_heads=256,
                   num_key_value_heads=1, head_dim=4096, bos_token_id=None, eos_token_id=None))
+    # files past the size limits (sparse: no disk used)
+    def sparse(path, head, size):
+        write(path, head)
+        with open(path, 'r+b') as f:
+            f.truncate(size)
+    ck('cfg-huge-file')
+    sparse(os.path.join(out, 'cfg-huge-file', 'config.json'), '{"model_type":"', (64 << 20) + 1)
+    ck('tok-huge-file')
+    sparse(os.path.join(out, 'tok-huge-file', 'tokenizer.json'), '{"model":"', (128 << 20) + 1)
+    sparse(os.path.join(out, 'tkj-huge-file.json'), '{"model":"', (128 << 20) + 1)
+    ck('st-huge-header')
+    sparse(os.path.join(out, 'st-huge-header', 'model.safetensors'),
+           struct.pack('<Q', 100000001) + b'{"a":', 100000001 + 8)
     # generation_config.json, tokenizer files
     ck('gen-eos-vocab')
     write(os.path.join(out, 'gen-eos-vocab', 'generation_config.json'), '{"eos_token_id":[257,9999]}')
