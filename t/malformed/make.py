@@ -495,7 +495,7 @@ def cases(src, out):
     tx('ids-garbage', '12 x3\n1\n')
     tx('ids-float', '1.5\n')
     tx('ids-too-many', '1\n' + '7 ' * ((1 << 24) + 1) + '\n2\n')
-    tx('ids-long-line', '1\n' + ' ' * ((64 << 20) + 1) + '3\n2\n')
+    sparse(os.path.join(out, 'ids-long-line.txt'), '1\n', (64 << 20) + 8)	# 64 MiB of NULs
     tx('rec-prompt-number', '{"prompt":"ok"}\n{"prompt":5}\n')
     tx('rec-duplicate-key', '{"prompt":"a","prompt":"b"}\n')
     tx('rec-trailing', '{"prompt":"a"} {"prompt":"b"}\n')
