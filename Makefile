@@ -150,23 +150,38 @@ check:
 test: all units
 	$(Q)sh t/run.sh $(O)
 
+# Public headers: everything in lib/ except the programs' cli.h and the
+# internals (*_int.h, *_impl.h); plus the kernel table.
+PUB_H := $(filter-out lib/cli.h %_int.h %_impl.h,$(wildcard lib/*.h)) kernels/kernels.h
+MAN1 := $(wildcard docs/*.1)
+MAN5 := $(wildcard docs/*.5)
+COMPDIR = $(PREFIX)/share/bash-completion/completions
+
+# bn-infer's compiled-in default model directory.
+$(O)/cmd/bn-infer.o: CPPFLAGS += -DBN_SHAREDIR=\"$(SHAREDIR)\"
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/bn \
 		$(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5 \
-		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(COMPDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(O)/libbn.a $(DESTDIR)$(LIBDIR)
-	install -m 644 lib/*.h kernels/kernels.h $(DESTDIR)$(INCDIR)/bn
-	install -m 644 docs/*.1 $(DESTDIR)$(MANPREFIX)/man1
-	install -m 644 docs/*.5 $(DESTDIR)$(MANPREFIX)/man5
+	install -m 644 $(PUB_H) $(DESTDIR)$(INCDIR)/bn
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANPREFIX)/man1)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANPREFIX)/man5)
 	install -m 644 $(DEMO) $(DESTDIR)$(SHAREDIR)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bn.pc.in \
-		> $(DESTDIR)$(LIBDIR)/pkgconfig/bn.pc
+	install -m 644 share/bash-completion/bn $(DESTDIR)$(COMPDIR)/bn
+	for p in $(PROGS); do ln -sf bn $(DESTDIR)$(COMPDIR)/bn-$$p; done
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' bn.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/bn.pc
 
 uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/bn-%) $(DESTDIR)$(LIBDIR)/libbn.a
-	rm -rf $(DESTDIR)$(INCDIR)/bn $(DESTDIR)$(SHAREDIR)
-	rm -f $(PROGS:%=$(DESTDIR)$(MANPREFIX)/man1/bn-%.1) $(DESTDIR)$(MANPREFIX)/man5/bn-model.5
+	rm -rf $(DESTDIR)$(INCDIR)/bn
+	rm -f $(DESTDIR)$(SHAREDIR)/demo.gguf
+	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
+	rm -f $(MAN1:docs/%=$(DESTDIR)$(MANPREFIX)/man1/%) $(MAN5:docs/%=$(DESTDIR)$(MANPREFIX)/man5/%)
+	rm -f $(DESTDIR)$(COMPDIR)/bn $(PROGS:%=$(DESTDIR)$(COMPDIR)/bn-%)
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/bn.pc
 
 clean:

@@ -1,121 +1,114 @@
-/* bn-infer - run a BitNet b1.58 model: generation, logits, perplexity. */
-#include <cjson/cJSON.h>
-#include <errno.h>
+/* bn-infer - run a BitNet b1.58 model: generation, chat, batches, logits,
+ * perplexity (docs/bn-infer.1).  The work is in lib/infer.c, lib/batch.c,
+ * lib/chat.c and lib/ppl.c; this file parses options and reports progress. */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cli.h"
-#include "file.h"
-#include "infer.h"
-#include "json.h"
-
-/* Longest input line: a prompt of 64 MiB is already ~16M tokens, the
- * largest context a model may declare. */
-#define LINE_LIMIT ((size_t)64 << 20)
-
-#ifndef BN_SHAREDIR
-#define BN_SHAREDIR "/usr/local/share/bn"
-#endif
+#include "ppl.h"
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
-		"Usage: bn-infer [OPTIONS] [-m MODEL] [-p PROMPT | -f FILE | --perplexity FILE]\n"
-		"Run a BitNet b1.58 model.  Without -p, each line of FILE (or standard input)\n"
-		"is one prompt; the generated text of each is printed on one line.\n\n"
-		"  -m, --model FILE        bn model (GGUF) or Hugging Face checkpoint directory\n"
-		"                          (default: $BN_MODEL, else the bundled demo model)\n"
-		"  -p, --prompt TEXT       one prompt\n"
-		"  -f, --file FILE         prompts, one per line ('-' for standard input)\n"
-		"      --ids               input lines are space-separated token ids\n"
-		"  -n, --n-predict N       tokens to generate (-1: until end of text; 0: none)\n"
-		"  -c, --ctx-size N        context size (default: model's, at most 4096;\n"
-		"                          512 for --perplexity)\n"
-		"  -b, --batch-size N      prompt tokens per forward pass (default 128)\n"
-		"  -t, --threads N         threads (default: online CPUs)\n"
-		"      --temp T            temperature (default 0.8; 0 = greedy)\n"
-		"      --top-k N           (default 40; 0 = off)\n"
-		"      --top-p P           (default 0.95; 1 = off)\n"
-		"      --min-p P           (default 0.05; 0 = off)\n"
-		"      --typical P         (default 1 = off)\n"
-		"      --repeat-penalty X  (default 1 = off)\n"
-		"      --repeat-last-n N   (default 64)\n"
-		"      --presence-penalty X, --frequency-penalty X  (default 0)\n"
-		"  -s, --seed N            random seed (default 42)\n"
-		"      --ignore-eos        do not stop at end-of-text tokens\n"
-		"      --no-bos            do not add BOS to text prompts\n"
-		"      --jsonl             one JSON object per prompt (id, text, ids, n_prompt,\n"
-		"                          n_gen, stop_reason); input lines may be JSON objects\n"
-		"                          {\"id\":..., \"prompt\":...}\n"
-		"      --logits            write logits frames (docs/bn-logits.5) to stdout\n"
-		"      --all-logits        frames for every prompt position, not only the last\n"
-		"      --logits-format F   f32 (default) or jsonl\n"
-		"      --perplexity FILE   score each non-empty line of FILE (BOS + tokens)\n"
-		"  -h, --help              show this help and exit\n"
-		"  -V, --version           show the version and exit\n");
+	fputs("Usage: bn-infer [OPTIONS] [-m MODEL] [-p PROMPT | -f FILE | --perplexity FILE]\n"
+	"Run a BitNet b1.58 model.  Without -p, each line of FILE (or standard input)\n"
+	"is one prompt (a record); the generated text of each is printed on one line.\n\n"
+	"  -m, --model FILE        bn model (GGUF) or Hugging Face checkpoint directory\n"
+	"                          (default: $BN_MODEL, else the bundled demo model)\n"
+	"  -p, --prompt TEXT       one prompt (backslash escapes processed, see -e)\n"
+	"  -f, --file FILE         prompts, one per line ('-': standard input; .zst ok)\n"
+	"  -o, --output FILE       write to FILE atomically (.zst: compressed)\n"
+	"      --ids               input lines are space-separated token ids\n"
+	"  -n, --n-predict N       tokens to generate (-1: until a stop; 0: none)\n"
+	"  -c, --ctx-size N        context size (default: model's, at most 4096;\n"
+	"                          512 for --perplexity)\n"
+	"  -b, --batch-size N      prompt tokens per forward pass (default 128)\n"
+	"  -t, --threads N         threads (default: online CPUs)\n"
+	"      --temp T            temperature (default 0.8; 0 = greedy)\n"
+	"      --top-k N           (default 40; 0 = off)\n"
+	"      --top-p P           (default 0.95; 1 = off)\n"
+	"      --min-p P           (default 0.05; 0 = off)\n"
+	"      --typical P         (default 1 = off)\n"
+	"      --repeat-penalty X  (default 1 = off)\n"
+	"      --repeat-last-n N   (default 64)\n"
+	"      --presence-penalty X, --frequency-penalty X  (default 0)\n"
+	"  -s, --seed N            random seed (default 42)\n"
+	"      --stop STR          stop when the text ends with STR (repeatable)\n"
+	"      --ignore-eos        do not stop at the model's stop tokens\n"
+	"      --no-bos            do not add BOS to text prompts\n"
+	"  -e, --escape            process \\n \\t \\\\ ... in -p, --system, --stop (default)\n"
+	"      --no-escape         take them literally\n"
+	"      --stream            flush the text after every token (default on a terminal)\n"
+	"      --chat              apply the model's chat template; stop at <|eot_id|>\n"
+	"      --chat-template T   Jinja template text, or 'bitnet' (the built-in one)\n"
+	"      --system TEXT       system message for --chat\n"
+	"  -i, --interactive       chat turn by turn from standard input (default with\n"
+	"                          --chat when it is a terminal and there is no -p or -f)\n"
+	"      --jsonl             JSON records in and out (id, text, ids, n_prompt, n_gen,\n"
+	"                          stop_reason, ms_prompt, ms_gen); input lines may be\n"
+	"                          {\"id\":..., \"prompt\":...} or {\"id\":..., \"messages\":[...]}\n"
+	"      --no-timings        no ms_prompt and ms_gen in JSON output\n"
+	"      --shard K/N         only records i with i mod N = K-1 (default from\n"
+	"                          SLURM_ARRAY_TASK_ID, _MIN and _COUNT)\n"
+	"      --resume FILE       skip records already done in FILE (a --jsonl output)\n"
+	"      --logits            write logits frames (bn-logits(5)) to the output\n"
+	"      --all-logits        frames for every prompt position, not only the last\n"
+	"      --logits-format F   f32 (default) or jsonl\n"
+	"      --sampler-fd IN,OUT external sampler: frames to fd OUT, ids from fd IN\n"
+	"      --sampler CMD       external sampler: run CMD (sh -c) on two pipes\n"
+	"      --perplexity FILE   perplexity of each non-empty line of FILE (BOS + tokens)\n"
+	"      --ppl-mode MODE     lines (default) or chunks (llama-perplexity's method)\n"
+	"      --chunks N          chunks mode: score at most N chunks\n"
+	"  -q, --quiet             no progress line and no warnings\n"
+	"  -h, --help              show this help and exit\n"
+	"  -V, --version           show the version and exit\n", fp);
 }
 
-enum { O_IDS = 256, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_TYP, O_RP, O_RLN, O_PP, O_FP,
-       O_IEOS, O_NOBOS, O_JSONL, O_LOGITS, O_ALL, O_LFMT, O_PPL };
+enum { O_IDS = 256, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_TYP, O_RP, O_RLN, O_PP, O_FP, O_IEOS,
+       O_NOBOS, O_JSONL, O_LOGITS, O_ALL, O_LFMT, O_PPL, O_STOP, O_NOESC, O_STREAM, O_CHAT,
+       O_TMPL, O_SYS, O_NOTIME, O_SHARD, O_RESUME, O_XSFD, O_XS, O_PMODE, O_CHUNKS };
 
 static const struct option opts[] = {
-	{ "model", required_argument, NULL, 'm' }, { "prompt", required_argument, NULL, 'p' },
-	{ "file", required_argument, NULL, 'f' }, { "ids", no_argument, NULL, O_IDS },
-	{ "n-predict", required_argument, NULL, 'n' }, { "ctx-size", required_argument, NULL, 'c' },
-	{ "batch-size", required_argument, NULL, 'b' }, { "threads", required_argument, NULL, 't' },
-	{ "temp", required_argument, NULL, O_TEMP }, { "top-k", required_argument, NULL, O_TOPK },
-	{ "top-p", required_argument, NULL, O_TOPP }, { "min-p", required_argument, NULL, O_MINP },
-	{ "typical", required_argument, NULL, O_TYP },
-	{ "repeat-penalty", required_argument, NULL, O_RP },
-	{ "repeat-last-n", required_argument, NULL, O_RLN },
-	{ "presence-penalty", required_argument, NULL, O_PP },
-	{ "frequency-penalty", required_argument, NULL, O_FP },
-	{ "seed", required_argument, NULL, 's' }, { "ignore-eos", no_argument, NULL, O_IEOS },
-	{ "no-bos", no_argument, NULL, O_NOBOS }, { "jsonl", no_argument, NULL, O_JSONL },
-	{ "logits", no_argument, NULL, O_LOGITS }, { "all-logits", no_argument, NULL, O_ALL },
-	{ "logits-format", required_argument, NULL, O_LFMT },
-	{ "perplexity", required_argument, NULL, O_PPL },
-	{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
-	{ 0 }
+	{ "model", 1, 0, 'm' }, { "prompt", 1, 0, 'p' }, { "file", 1, 0, 'f' },
+	{ "output", 1, 0, 'o' }, { "ids", 0, 0, O_IDS }, { "n-predict", 1, 0, 'n' },
+	{ "ctx-size", 1, 0, 'c' }, { "batch-size", 1, 0, 'b' }, { "threads", 1, 0, 't' },
+	{ "temp", 1, 0, O_TEMP }, { "top-k", 1, 0, O_TOPK }, { "top-p", 1, 0, O_TOPP },
+	{ "min-p", 1, 0, O_MINP }, { "typical", 1, 0, O_TYP }, { "repeat-penalty", 1, 0, O_RP },
+	{ "repeat-last-n", 1, 0, O_RLN }, { "presence-penalty", 1, 0, O_PP },
+	{ "frequency-penalty", 1, 0, O_FP }, { "seed", 1, 0, 's' }, { "stop", 1, 0, O_STOP },
+	{ "ignore-eos", 0, 0, O_IEOS }, { "no-bos", 0, 0, O_NOBOS }, { "escape", 0, 0, 'e' },
+	{ "no-escape", 0, 0, O_NOESC }, { "stream", 0, 0, O_STREAM }, { "chat", 0, 0, O_CHAT },
+	{ "chat-template", 1, 0, O_TMPL }, { "system", 1, 0, O_SYS },
+	{ "interactive", 0, 0, 'i' }, { "jsonl", 0, 0, O_JSONL }, { "no-timings", 0, 0, O_NOTIME },
+	{ "shard", 1, 0, O_SHARD }, { "resume", 1, 0, O_RESUME }, { "logits", 0, 0, O_LOGITS },
+	{ "all-logits", 0, 0, O_ALL }, { "logits-format", 1, 0, O_LFMT },
+	{ "sampler-fd", 1, 0, O_XSFD }, { "sampler", 1, 0, O_XS },
+	{ "perplexity", 1, 0, O_PPL }, { "ppl-mode", 1, 0, O_PMODE }, { "chunks", 1, 0, O_CHUNKS },
+	{ "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0 }
 };
 
-/* -m omitted: $BN_MODEL, then the demo model beside the binary, then the
- * installed one. */
-static const char *default_model(const char *self)
-{
-	static char buf[4096];
-	const char *env = getenv("BN_MODEL");
-	ssize_t n;
-	char *slash;
+static struct {
+	const char *prompt, *file, *out, *ppl, *tmpl, *xs_cmd;
+	int noesc, inter, quiet, progress, stream;
+	struct bn_batch_opts b;
+	struct bn_ppl_opts p;
+	double total;		/* records of this shard in the input, for the ETA; 0 unknown */
+} A;
 
-	if (env && *env)
-		return env;
-	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 64)) > 0) {
-		buf[n] = 0;
-		if ((slash = strrchr(buf, '/'))) {
-			strcpy(slash, "/../share/bn/demo.gguf");
-			if (access(buf, R_OK) == 0)
-				return buf;
-		}
-	}
-	(void)self;
-	return BN_SHAREDIR "/demo.gguf";
-}
-
-static void parse(int argc, char **argv, struct bn_infer_opts *o, const char **prompt,
-		  const char **file, const char **ppl)
+static void parse(int argc, char **argv, struct bn_infer_opts *o)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "m:p:f:n:c:b:t:s:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:p:f:o:n:c:b:t:s:eiqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
-		case 'p': *prompt = optarg; break;
-		case 'f': *file = optarg; break;
+		case 'p': A.prompt = optarg; break;
+		case 'f': A.file = optarg; break;
+		case 'o': A.out = optarg; break;
 		case O_IDS: o->ids_in = 1; break;
 		case 'n': o->n_predict = (int)cli_int(optarg, -1, 1 << 24, "-n"); break;
 		case 'c': o->n_ctx = (int)cli_int(optarg, 1, 1 << 24, "-c"); break;
@@ -127,13 +120,32 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o, const char **p
 		case O_MINP: o->sp.min_p = (float)cli_float(optarg, 0, 1, "--min-p"); break;
 		case O_TYP: o->sp.typical = (float)cli_float(optarg, 0, 1, "--typical"); break;
 		case O_RP: o->sp.repeat_penalty = (float)cli_float(optarg, 1e-6, 1e6, "--repeat-penalty"); break;
-		case O_RLN: o->sp.repeat_last_n = (int)cli_int(optarg, 0, 1 << 20, "--repeat-last-n"); break;
+		case O_RLN: o->sp.repeat_last_n = (int)cli_int(optarg, 0, BN_REPEAT_LAST_N_MAX, "--repeat-last-n"); break;
 		case O_PP: o->sp.presence_penalty = (float)cli_float(optarg, -1e6, 1e6, "--presence-penalty"); break;
 		case O_FP: o->sp.freq_penalty = (float)cli_float(optarg, -1e6, 1e6, "--frequency-penalty"); break;
 		case 's': o->sp.seed = (uint64_t)cli_int(optarg, 0, INT64_MAX, "--seed"); break;
+		case O_STOP:
+			if (o->n_stop_str == BN_MAX_STOP_STR)
+				usage_error("at most %d --stop strings", BN_MAX_STOP_STR);
+			o->stop_str[o->n_stop_str++] = optarg;
+			break;
 		case O_IEOS: o->ignore_eos = 1; break;
 		case O_NOBOS: o->tok_flags = BN_TOK_NO_BOS; break;
-		case O_JSONL: o->jsonl = 1; break;
+		case 'e': A.noesc = 0; break;
+		case O_NOESC: A.noesc = 1; break;
+		case O_STREAM: A.stream = 1; break;
+		case O_CHAT: A.b.chat = 1; break;
+		case O_TMPL: A.tmpl = optarg; A.b.chat = 1; break;
+		case O_SYS: A.b.system = optarg; break;
+		case 'i': A.inter = 1; break;
+		case O_JSONL: o->jsonl = A.p.jsonl = 1; break;
+		case O_NOTIME: o->no_timings = 1; break;
+		case O_SHARD:
+			if (bn_shard_parse(optarg, &A.b.shard_k, &A.b.shard_n) < 0)
+				usage_error("invalid value '%s' for --shard (expected K/N, 1 <= K <= N)",
+					    optarg);
+			break;
+		case O_RESUME: A.b.resume = optarg; break;
 		case O_LOGITS: o->logits = 1; break;
 		case O_ALL: o->all_logits = 1; break;
 		case O_LFMT:
@@ -141,7 +153,20 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o, const char **p
 			else if (!strcmp(optarg, "jsonl")) o->logits_fmt = BN_LOGITS_JSONL;
 			else usage_error("unknown logits format '%s' (f32, jsonl)", optarg);
 			break;
-		case O_PPL: *ppl = optarg; break;
+		case O_XSFD:
+			if (sscanf(optarg, "%d,%d%c", &o->xs_in, &o->xs_out, (char[1]){ 0 }) != 2 ||
+			    o->xs_in < 0 || o->xs_out < 0)
+				usage_error("invalid value '%s' for --sampler-fd (expected IN,OUT)", optarg);
+			break;
+		case O_XS: A.xs_cmd = optarg; break;
+		case O_PPL: A.ppl = optarg; break;
+		case O_PMODE:
+			if (strcmp(optarg, "lines") && strcmp(optarg, "chunks"))
+				usage_error("unknown perplexity mode '%s' (lines, chunks)", optarg);
+			A.p.chunks = optarg[0] == 'c';
+			break;
+		case O_CHUNKS: A.p.max_chunks = (int)cli_int(optarg, 1, 1 << 30, "--chunks"); break;
+		case 'q': A.quiet = 1; break;
 		case 'h': usage(stdout); exit(close_stdout());
 		case 'V': print_version();
 		default: fprintf(stderr, "Try '%s --help' for more information.\n", argv0); exit(2);
@@ -149,96 +174,58 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o, const char **p
 	}
 	if (optind != argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (*prompt && *file)
-		usage_error("-p and -f cannot be used together");
-	if (o->logits && o->jsonl)
-		usage_error("--logits and --jsonl cannot be used together");
+	if (!!A.prompt + !!A.file + !!A.ppl > 1)
+		usage_error("-p, -f and --perplexity exclude each other");
+	if (A.xs_cmd && o->xs_in >= 0)
+		usage_error("--sampler and --sampler-fd exclude each other");
+	if (A.inter && !A.b.chat)
+		usage_error("--interactive needs --chat");
+	if (!A.noesc) {
+		int i;
+		if (A.prompt)
+			bn_unescape((char *)A.prompt);
+		if (A.b.system)
+			bn_unescape((char *)A.b.system);
+		for (i = 0; i < o->n_stop_str; i++)
+			bn_unescape((char *)o->stop_str[i]);
+	}
 	if (!o->model)
-		o->model = default_model(argv[0]);
+		o->model = bn_infer_default_model();
 }
 
-/* One input line: a JSON record with --jsonl, else the prompt itself. */
-static int run_line(struct bn_infer *r, char *line, size_t len, struct bn_errbuf *eb)
+static void on_error(void *ctx, const char *where, const char *msg)
 {
-	char *id = NULL, *text = line;
-	cJSON *rec = NULL;
-	int32_t *ids = NULL;
-	size_t n;
-	int rc;
-
-	if (r->o.jsonl && len && line[0] == '{') {
-		const cJSON *p;
-		if (!(rec = bn_json_parse(line, len, 0, "input record", eb)))
-			return BN_EFORMAT;
-		if (!cJSON_IsString(p = cJSON_GetObjectItemCaseSensitive(rec, "prompt"))) {
-			cJSON_Delete(rec);
-			return bn_fail(eb, BN_EFORMAT, "input record is not a JSON object with a "
-				       "\"prompt\" string");
-		}
-		text = p->valuestring;
-		len = strlen(text);
-		if ((p = cJSON_GetObjectItemCaseSensitive(rec, "id")))
-			id = cJSON_PrintUnformatted(p);
-	}
-	rc = bn_infer_tokens(r, text, len, &ids, &n, eb);
-	if (rc == BN_TOK_REPLACED)
-		warn("input is not valid UTF-8; invalid bytes were replaced by U+FFFD");
-	if (rc >= 0)
-		rc = bn_infer_record(r, ids, n, id, eb);
-	free(ids);
-	free(id);
-	cJSON_Delete(rec);
-	return rc;
+	(void)ctx;
+	if (!A.quiet || !strstr(msg, "U+FFFD"))
+		warn("%s: %s", where, msg);
 }
 
-static int run_ppl(struct bn_infer *r, const char *path, struct bn_errbuf *eb)
+static void batch_progress(void *ctx, const struct bn_batch_stats *st)
 {
-	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL;
-	size_t cap = 0, lineno = 0, tokens = 0, len;
-	double total = 0;
-	int rc = BN_OK, got;
+	char buf[256];
 
-	if (!fp)
-		return bn_fail(eb, BN_EIO, "cannot open '%s': %s", path, strerror(errno));
-	while (rc >= 0 && (got = bn_getline(fp, &line, &cap, &len, LINE_LIMIT)) != 0) {
-		int32_t *ids = NULL;
-		size_t n, cnt;
-		double nll;
-		lineno++;
-		if (got < 0) {
-			rc = bn_fail(eb, got, "%s:%zu: %s", path, lineno, got == BN_ERANGE ?
-				     "line longer than 64 MiB" : strerror(errno));
-			break;
-		}
-		while (len && line[len - 1] == '\r')
-			line[--len] = 0;
-		if (!len)
-			continue;
-		rc = bn_tokenizer_encode(r->tok, line, len, BN_TOK_BOS, &ids, &n, eb);
-		if (rc >= 0)
-			rc = bn_infer_nll(r, ids, n, &nll, &cnt, eb);
-		free(ids);
-		if (rc < 0 || !cnt)
-			continue;
-		total += nll;
-		tokens += cnt;
-		if (r->o.jsonl)
-			printf("{\"line\":%zu,\"ppl\":%.6f,\"nll\":%.6f,\"tokens\":%zu}\n", lineno,
-			       exp(nll / cnt), nll, cnt);
-		else
-			printf("%zu\t%.4f\t%zu\n", lineno, exp(nll / cnt), cnt);
-		cli_check_stdout();
-	}
-	if (fp != stdin)
-		fclose(fp);
-	free(line);
-	if (rc >= 0 && r->o.jsonl)
-		printf("{\"ppl\":%.6f,\"nll\":%.6f,\"tokens\":%zu}\n", tokens ? exp(total / tokens) : 0,
-		       total, tokens);
-	else if (rc >= 0)
-		printf("total\t%.4f\t%zu\n", tokens ? exp(total / tokens) : 0, tokens);
-	return rc;
+	(void)ctx;
+	bn_batch_progress_text(st, A.total, buf, sizeof(buf));
+	fprintf(stderr, "\r%s\033[K", buf);
+}
+
+static void ppl_progress(void *ctx, size_t done, size_t total, size_t tokens, double ppl)
+{
+	(void)ctx, (void)total;
+	if (A.p.chunks)
+		fprintf(stderr, "[%zu]%.4f,", done, ppl);
+	else
+		fprintf(stderr, "\r%zu lines, %zu tokens, ppl %.4f\033[K", done, tokens, ppl);
+}
+
+static struct bn_outfile of;
+
+static void __attribute__((noreturn)) fail(int rc, const struct bn_errbuf *eb)
+{
+	if (!A.out && ferror(stdout) && strstr(eb->msg, "Broken pipe"))
+		exit(0);	/* a closed pipe (| head -1) is not an error */
+	bn_outfile_close(&of, 0, NULL);
+	die_err(rc, eb);
 }
 
 int main(int argc, char **argv)
@@ -246,55 +233,63 @@ int main(int argc, char **argv)
 	struct bn_infer_opts o;
 	struct bn_infer r;
 	struct bn_errbuf eb = { "" };
-	const char *prompt = NULL, *file = NULL, *ppl = NULL;
-	int rc, status = 0;
+	struct bn_batch *b = NULL;
+	struct bn_reader *in = NULL;
+	pid_t pid = 0;
+	int rc = 0, builtin, status = 0, ws;
 
 	cli_init(argv[0]);
 	bn_infer_opts_default(&o);
-	parse(argc, argv, &o, &prompt, &file, &ppl);
-	if (ppl && !o.n_ctx)
+	parse(argc, argv, &o);
+	if (A.ppl && !o.n_ctx)
 		o.n_ctx = 512;
-	o.stream = isatty(STDOUT_FILENO) || !o.jsonl;
-	if ((rc = bn_infer_init(&r, &o, stdout, &eb)) < 0)
+	if (A.b.chat && !A.prompt && !A.file && !A.ppl && isatty(STDIN_FILENO))
+		A.inter = 1;
+	if (!A.prompt && !A.ppl && !A.inter && !A.b.shard_n &&
+	    bn_shard_env(&A.b.shard_k, &A.b.shard_n) < 0)
+		usage_error("SLURM_ARRAY_TASK_ID, _MIN and _COUNT do not describe a contiguous "
+			    "array (use --shard)");
+	o.stream = A.stream || (!A.out && isatty(STDOUT_FILENO));
+	A.progress = !A.quiet && !A.inter && !A.prompt && cli_stderr_tty() &&
+		     (A.ppl || A.out || !isatty(STDOUT_FILENO));
+	if (A.xs_cmd && (rc = bn_infer_spawn(A.xs_cmd, &o.xs_in, &o.xs_out, &pid, &eb)) < 0)
 		die_err(rc, &eb);
-	if (ppl) {
-		if ((rc = run_ppl(&r, ppl, &eb)) < 0)
-			die_err(rc, &eb);
-	} else if (prompt) {
-		if ((rc = run_line(&r, (char *)prompt, strlen(prompt), &eb)) < 0)
-			die_err(rc, &eb);
+	if ((rc = bn_outfile_open(&of, A.out ? A.out : "-", &eb)) < 0)
+		die_err(rc, &eb);
+	if ((rc = bn_infer_init(&r, &o, of.fp, &eb)) < 0 ||
+	    (A.b.chat && (rc = bn_infer_chat_init(&r, A.tmpl, &builtin, &eb)) < 0))
+		fail(rc, &eb);
+	if (A.ppl) {
+		A.p.on_progress = A.progress ? ppl_progress : NULL;
+		if ((rc = bn_reader_open(&in, A.ppl, &eb)) >= 0)
+			rc = bn_ppl_run(&r, in, &A.p, &eb);
 	} else {
-		FILE *fp = !file || !strcmp(file, "-") ? stdin : fopen(file, "r");
-		const char *name = !file || !strcmp(file, "-") ? "<stdin>" : file;
-		char *line = NULL;
-		size_t cap = 0, len, lineno = 0;
-		int got;
-		if (!fp)
-			die("cannot open '%s':", file);
-		/* a bad line is reported (NAME:LINE: problem) and skipped */
-		while ((got = bn_getline(fp, &line, &cap, &len, LINE_LIMIT)) != 0) {
-			lineno++;
-			if (got == BN_EIO)
-				die("cannot read '%s':", name);
-			if (got < 0) {
-				warn("%s:%zu: %s", name, lineno, got == BN_ERANGE ?
-				     "line longer than 64 MiB" : bn_strerror(got));
-				status = 1;
-				continue;
-			}
-			while (len && line[len - 1] == '\r')
-				line[--len] = 0;
-			if ((rc = run_line(&r, line, len, &eb)) < 0) {
-				cli_check_stdout();
-				warn("%s:%zu: %s", name, lineno, eb.msg);
-				status = 1;
-			}
-		}
-		if (fp != stdin)
-			fclose(fp);
-		free(line);
+		A.b.on_error = on_error;
+		A.b.on_progress = A.progress ? batch_progress : NULL;
+		if (A.progress)
+			A.total = bn_batch_count(A.file, o.jsonl, A.b.shard_k, A.b.shard_n);
+		if ((rc = bn_batch_new(&b, &r, &A.b, &eb)) < 0)
+			fail(rc, &eb);
+		if (A.inter)
+			rc = bn_batch_interactive(b, stdin, stderr, "> ", &eb);
+		else if (A.prompt)
+			rc = bn_batch_prompt(b, A.prompt, strlen(A.prompt), &eb);
+		else if ((rc = bn_reader_open(&in, A.file ? A.file : "-", &eb)) >= 0)
+			rc = bn_batch_run(b, in, &eb);
+		status = bn_batch_stats(b)->failed != 0;
 	}
-	cli_check_stdout();
+	if (A.progress)
+		fputc('\n', stderr);
+	bn_reader_close(in);
+	bn_batch_free(b);
+	if (rc < 0)
+		fail(rc, &eb);
+	if ((rc = bn_outfile_close(&of, 1, &eb)) < 0)
+		die_err(rc, &eb);
 	bn_infer_release(&r);
+	if (pid > 0 && (waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws))) {
+		warn("the external sampler '%s' failed", A.xs_cmd);
+		status = 1;
+	}
 	return close_stdout() | status;
 }

@@ -6,6 +6,7 @@
 
 struct pick_ctx {
 	const struct bn_gen *g;
+	struct bn_state *st;
 	int n_vocab, want_all;
 	int32_t next;
 	int err;
@@ -45,7 +46,7 @@ static int on_logits(void *ctx, int i, const float *logits)
 	if (p->want_all && i != p->want_all - 1)
 		return 0;
 	memcpy(p->buf, logits, (size_t)p->n_vocab * sizeof(float));
-	p->next = p->g->pick(p->g->ctx, p->buf, p->n_vocab);
+	p->next = p->g->pick(p->g->ctx, p->buf, p->n_vocab, bn_state_eval_pos(p->st) + i);
 	if (p->next < 0 || p->next >= p->n_vocab) {
 		p->err = 1;
 		return 1;
@@ -66,7 +67,7 @@ static int is_stop(const struct bn_gen *g, int32_t id)
 int bn_generate(struct bn_state *st, const struct bn_gen *g, const int32_t *prompt, int n,
 		enum bn_stop_reason *reason, int *n_gen, struct bn_errbuf *eb)
 {
-	struct pick_ctx p = { g, 0, 0, -1, 0, NULL };
+	struct pick_ctx p = { g, st, 0, 0, -1, 0, NULL };
 	enum bn_logits_mode mode = g->prompt_logits;
 	int rc = BN_OK, gen = 0;
 

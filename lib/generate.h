@@ -14,8 +14,9 @@ struct bn_gen {
 	int ignore_eos;
 	const int32_t *stop;		/* stop token ids */
 	int n_stop;
-	/* choose the next token from logits (may modify them); < 0 = error */
-	int32_t (*pick)(void *ctx, float *logits, int n_vocab);
+	/* choose the next token from logits (may modify them) of the token at
+	 * position pos; < 0 = error */
+	int32_t (*pick)(void *ctx, float *logits, int n_vocab, int pos);
 	/* each evaluated position's logits (prompt: last or all, then every
 	 * generated step); may be NULL */
 	bn_logits_fn on_logits;

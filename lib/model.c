@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "convert.h"
+#include "interop.h"
 #include "kernels.h"
 #include "model.h"
 
@@ -220,6 +221,20 @@ int bn_model_open_mem(struct bn_model *m, uint8_t *buf, size_t size, const char 
 	return rc;
 }
 
+/* A llama.cpp or bitnet.cpp BitNet GGUF (not bn's own format)? */
+static int is_foreign(const struct bn_map *map, const char *path)
+{
+	struct bn_gguf g;
+	struct bn_errbuf eb;
+	int r;
+
+	if (bn_gguf_parse(&g, map->base, map->size, path, &eb) < 0)
+		return 0;	/* load() reports the problem */
+	r = bn_gguf_is_foreign_bitnet(&g);
+	bn_gguf_release(&g);
+	return r;
+}
+
 int bn_model_open(struct bn_model *m, const char *path, struct bn_errbuf *eb)
 {
 	struct stat st;
@@ -235,6 +250,19 @@ int bn_model_open(struct bn_model *m, const char *path, struct bn_errbuf *eb)
 		return bn_model_open_mem(m, buf, size, path, eb);
 	}
 	BN_TRY(bn_map_open(&m->map, path, eb));
+	if (is_foreign(&m->map, path)) {
+		uint8_t *buf;
+		size_t size;
+		struct bn_convert_opts o;
+		bn_convert_opts_default(&o);
+		rc = bn_convert_gguf_mem(m->map.base, m->map.size, path, &o, &buf, &size, eb);
+		bn_map_close(&m->map);
+		if (rc < 0)
+			return rc;
+		if ((rc = bn_model_open_mem(m, buf, size, path, eb)) == BN_OK)
+			m->repacked = 1;
+		return rc;
+	}
 	if ((rc = load(m, m->map.base, m->map.size, path, eb)) < 0)
 		bn_model_close(m);
 	return rc;

@@ -69,10 +69,12 @@ struct bn_model {
 	struct bn_map map;
 	uint8_t *owned;			/* in-memory image (HF dir input), or NULL */
 	size_t file_size;
+	int repacked;			/* 1: a llama.cpp / bitnet.cpp GGUF, converted
+					 * in memory (costs time and a full copy) */
 };
 
-/* Open a bn GGUF file, or a Hugging Face checkpoint directory (converted in
- * memory).  On success the model owns its mapping; close with
+/* Open a bn GGUF file, a Hugging Face checkpoint directory, or a BitNet GGUF
+ * of llama.cpp or bitnet.cpp (both converted in memory; see interop.h).  On success the model owns its mapping; close with
  * bn_model_close(). */
 int bn_model_open(struct bn_model *m, const char *path, struct bn_errbuf *eb);
 /* Open from a GGUF image in memory; takes ownership of buf (malloc'd). */

@@ -1,8 +1,12 @@
-/* tok_model.c - the tokenizer embedded in a bn model file. */
+/* tok_model.c - the tokenizer embedded in a bn model file (or rebuilt from
+ * the tokenizer.ggml.* keys of a llama.cpp / bitnet.cpp GGUF). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "file.h"
 #include "gguf.h"
+#include "interop.h"
 #include "tokenizer.h"
 
 int bn_tokenizer_load_model(struct bn_tokenizer **out, const char *path,
@@ -22,7 +26,14 @@ int bn_tokenizer_load_model(struct bn_tokenizer **out, const char *path,
 		return rc;
 	}
 	rc = bn_gguf_get_str(&g, "tokenizer.huggingface.json", &s, &len);
-	if (rc < 0) {
+	if (rc == BN_ENOENT && bn_gguf_is_foreign_bitnet(&g)) {
+		char *json;
+		if ((rc = bn_tok_json_from_ggml(&g, path, &json, NULL, eb)) == BN_OK) {
+			snprintf(name, sizeof name, "%s: tokenizer", path);
+			rc = bn_tokenizer_load_named(out, json, strlen(json), name, eb);
+			free(json);
+		}
+	} else if (rc < 0) {
 		rc = bn_fail(eb, rc, "%s: %s tokenizer.huggingface.json", path,
 			     rc == BN_ENOENT ? "no" : "bad");
 	} else {

@@ -3,7 +3,7 @@
 # Run as root it installs them with apt-get; otherwise it lists what is missing.
 set -eu
 pkgs="build-essential pkg-config libcurl4-openssl-dev libcjson-dev libzstd-dev
-libpcre2-dev libssl-dev bats bats-support bats-assert python3 zstd"
+libpcre2-dev libssl-dev bats bats-support bats-assert python3 zstd parallel"
 # Optional: the aarch64 cross compiler and qemu-user, so that 'make check'
 # also tests the NEON kernels on an x86 host (installed only when root).
 optional="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
