@@ -249,15 +249,16 @@ static int check_dups(struct bn_gguf *g, struct cur *c)
 int bn_gguf_parse(struct bn_gguf *g, const uint8_t *buf, size_t size, const char *name,
 		  struct bn_errbuf *eb)
 {
-	struct cur c = { buf, buf + size, name, eb };
+	struct cur c = { buf, buf, name, eb };
 	int rc;
 
 	memset(g, 0, sizeof(*g));
 	g->base = buf;
 	g->size = size;
 	g->alignment = 32;
-	if (size < 4 || memcmp(buf, "GGUF", 4))
+	if (!buf || size < 4 || memcmp(buf, "GGUF", 4))	/* an empty file maps to NULL */
 		return bn_fail(eb, BN_EFORMAT, "%s: not a GGUF file (bad magic)", name);
+	c.end = buf + size;
 	c.p += 4;
 	BN_TRY(rd_u32(&c, &g->version, "header"));
 	if (g->version != 2 && g->version != 3)

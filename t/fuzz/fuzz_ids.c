@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	r.o.ids_in = 1;
 	r.m.cfg.n_vocab = 1 + data[0] * 1000;
-	rc = bn_infer_tokens(&r, (const char *)data + 1, size - 1, &ids, &n, &eb);
+	rc = bn_infer_tokens(&r, (const char *)data + 1, size - 1, 0, &ids, &n, &eb);
 	fuzz_check_msg(rc, &eb);
 	if (rc >= 0)
 		for (i = 0; i < n; i++)

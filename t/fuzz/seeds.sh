@@ -13,7 +13,7 @@ python3 "$top/t/malformed/make.py" cases "$tmp" "$tmp/cases"
 c=$top/t/fuzz/corpus
 rm -rf "$c"
 mkdir -p "$c/safetensors" "$c/gguf" "$c/model" "$c/convert" "$c/logits" "$c/json" "$c/tokenizer" \
-	"$c/ids" "$c/hub"
+	"$c/ids" "$c/hub" "$c/import" "$c/chat"
 cp "$tmp/micro/model.safetensors" "$c/safetensors/micro"
 for k in overlap overlap-hidden duplicate-tensor shape-overflow offsets-size metadata-not-object; do
 	cp "$tmp/cases/st-$k/model.safetensors" "$c/safetensors/$k"
@@ -25,6 +25,8 @@ for k in duplicate-key array-huge stop-negative scale-inf; do
 done
 cp "$tmp/cases/gguf-norm-f16.gguf" "$c/model/norm-f16"
 "$b/bin/bn-convert" -q "$tmp/micro" -e f32 -o "$c/model/micro-f32"
+"$b/bin/bn-convert" -q --to llama.cpp "$tmp/micro.gguf" -o "$c/import/micro-llama.cpp"
+cp "$tmp/micro.gguf" "$c/import/micro-bn"
 python3 - "$tmp" "$c" "$top/t/fixtures/tokenizers/demo/tokenizer.json" <<'PY'
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(sys.argv[2]), '..', 'malformed'))
@@ -78,6 +80,16 @@ tree = [{'type': 'file', 'path': 'config.json', 'size': 10, 'oid': h40},
         {'type': 'directory', 'path': 'sub', 'size': 0}]
 open(os.path.join(H, 'tree'), 'wb').write(hdr.encode() + json.dumps(tree).encode())
 open(os.path.join(H, 'bad'), 'wb').write(b'HTTP/2 200\r\n\r\n[{"type":"file","path":"../etc/passwd","size":1}]')
+C = os.path.join(c, 'chat')
+llama = json.load(open(os.path.join(os.path.dirname(sys.argv[3]), '..', 'llama3',
+                                    'tokenizer_config.json'), encoding='utf-8'))['chat_template']
+msgs = b'system\x1fBe brief.\x1euser\x1fHi \xc3\xa9!\x1eassistant\x1fHello.\x1euser\x1fAnd?'
+open(os.path.join(C, 'llama3'), 'wb').write(llama.encode() + b'\n@@\n' + msgs)
+own = ("{%- set sep = ' | ' -%}{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}"
+       "{{ m['content'] | trim }}{% elif loop.first %}[{{ loop.index0 }}]{% else %}{{ sep }}{% endif %}"
+       "{{ m.role | upper }}: {{ m.content }}{% if not loop.last %}\n{% endif %}{% endfor %}"
+       "{%- if add_generation_prompt %}{{ eos_token ~ 'Assistant:' }}{% endif %}")
+open(os.path.join(C, 'own'), 'wb').write(own.encode() + b'\n@@\n' + msgs)
 open(os.path.join(J, 'nested'), 'wb').write(b'{"a":[{"b":{"c":[1,2,{"d":"\\u00e9\\ud83d\\ude00"}]}}],"e":null}')
 PY
 du -sh "$c"
