@@ -177,9 +177,14 @@ static int parse_rec(struct rec *c, const char *line, size_t len, const char *sy
 	const cJSON *id, *p, *m, *e;
 	int i = 0, n;
 
-	/* strict: UTF-8, nothing after the object, no duplicate keys */
-	if (!(c->j = bn_json_parse(line, len, 0, "record", eb)))
-		return BN_EFORMAT;
+	/* strict: UTF-8, nothing after the object, no duplicate keys; a line
+	 * that is no JSON at all keeps the short message */
+	if (!(c->j = bn_json_parse(line, len, 0, "record", eb))) {
+		cJSON *lax = cJSON_ParseWithLength(line, len);
+		int syntax = !lax;
+		cJSON_Delete(lax);
+		return syntax ? bn_fail(eb, BN_EFORMAT, "not a JSON object") : BN_EFORMAT;
+	}
 	if (!cJSON_IsObject(c->j))
 		return bn_fail(eb, BN_EFORMAT, "not a JSON object");
 	if ((id = cJSON_GetObjectItemCaseSensitive(c->j, "id"))) {
