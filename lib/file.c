@@ -60,42 +60,6 @@ nomem:
 	return bn_fail(eb, BN_ENOMEM, "%s: out of memory", path);
 }
 
-int bn_getline(FILE *fp, char **line, size_t *cap, size_t *len, size_t limit)
-{
-	size_t n = 0;
-	int c, over = 0;
-
-	*len = 0;
-	while ((c = getc(fp)) != EOF && c != '\n') {
-		if (over || n >= limit) {
-			over = 1;
-			continue;
-		}
-		if (n + 2 > *cap) {
-			size_t nc = *cap ? *cap * 2 : 256;
-			char *p;
-			if (nc > limit + 2)
-				nc = limit + 2;
-			if (!(p = realloc(*line, nc)))
-				return BN_ENOMEM;
-			*line = p;
-			*cap = nc;
-		}
-		(*line)[n++] = (char)c;
-	}
-	if (c == EOF && ferror(fp))
-		return BN_EIO;
-	if (c == EOF && n == 0 && !over)
-		return 0;
-	if (over)
-		return BN_ERANGE;
-	if (!*line && !(*line = malloc(*cap = 256)))
-		return BN_ENOMEM;
-	(*line)[n] = 0;
-	*len = n;
-	return 1;
-}
-
 int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb)
 {
 	struct stat st;

@@ -15,13 +15,6 @@
 int bn_read_file(const char *path, size_t limit, char **out, size_t *len,
 		 struct bn_errbuf *eb);
 
-/* Next line of fp into *line (malloc'd, grown as needed, *cap its size;
- * caller frees), without its '\n' and NUL-terminated, length in *len.
- * Returns 1, 0 at the end, BN_ERANGE for a line longer than limit bytes (the
- * rest of it is skipped, so reading can go on), or BN_EIO (errno kept).
- * Unlike getline(3), memory stays bounded by limit whatever the input. */
-int bn_getline(FILE *fp, char **line, size_t *cap, size_t *len, size_t limit);
-
 /* Read-only mapping of a whole regular file. */
 struct bn_map {
 	const uint8_t *base;	/* NULL for an empty file */
