@@ -97,6 +97,40 @@ $(NEON_UNIT): t/unit/kernels.c t/unit/unit.h kernels/kernels.h kernels/dispatch.
 check-neon: $(NEON_UNIT)
 	$(Q)$(QEMU_AARCH64) $(NEON_UNIT)
 
+# libFuzzer harnesses, one per parser (t/fuzz/fuzz_*.c; docs/hardening.md).
+# clang only; the library is compiled again into $(O)/fuzz/obj with the
+# fuzzer's coverage instrumentation and ASan + UBSan.  make fuzz builds them,
+# make fuzz-smoke runs each for FUZZ_SECONDS on its seed corpus.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -std=c11 -Wall -Wextra -Wno-unused-parameter \
+	-pthread -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC := $(sort $(wildcard t/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:t/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(O)/fuzz/obj/%.o) $(KERN_SRC:%.c=$(O)/fuzz/obj/%.o)
+
+$(O)/fuzz/obj/kernels/avx2.o: KFLAGS = -mavx2 -mfma -mf16c
+$(O)/fuzz/obj/kernels/avx512.o: KFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mfma -mf16c
+$(O)/fuzz/obj/kernels/neon.o: KFLAGS = -march=armv8.2-a+dotprod+fp16
+
+$(O)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZCC  $@")
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(KFLAGS) -MMD -MP -c -o $@ $<
+
+# a harness that includes a lib/*.c for its static parsers links without it
+FUZZ_OWN_fuzz_hub = $(O)/fuzz/obj/lib/hub.o
+
+$(FUZZ_BINS): $(O)/fuzz/%: t/fuzz/%.c t/fuzz/fuzz.h $(FUZZ_OBJ)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(filter-out $(FUZZ_OWN_$*),$(FUZZ_OBJ)) $(LDLIBS) -lcurl -lcrypto
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-smoke: fuzz
+	$(Q)sh t/fuzz/run.sh -o $(O) -t $(FUZZ_SECONDS)
+
 deps:
 	sh scripts/deps.sh
 
@@ -151,6 +185,6 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all check check-neon demo test units deps install uninstall clean
+.PHONY: all check check-neon demo test units deps install uninstall clean fuzz fuzz-smoke
 .SECONDARY:
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

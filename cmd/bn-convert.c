@@ -1,6 +1,7 @@
 /* bn-convert - convert a Hugging Face BitNet checkpoint, or a llama.cpp /
  * bitnet.cpp GGUF, into a bn model; or a model into a llama.cpp / bitnet.cpp
  * GGUF (--to). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -192,7 +193,13 @@ int main(int argc, char **argv)
 	else
 		rc = bn_convert_hf(argv[optind], &o, out.fp, &eb);
 	if (rc < 0) {
-		bn_out_abort(&out);
+		int e = errno, werr = rc == BN_EIO && ferror(out.fp);
+		bn_out_abort(&out);	/* removes the temp file: no partial output */
+		errno = e;
+		if (werr && !strcmp(output, "-"))
+			cli_check_stdout();	/* EPIPE: exit 0 quietly */
+		if (werr)
+			die("%s: %s", output, eb.msg);
 		die_err(rc, &eb);
 	}
 	if (bn_out_commit(&out, &eb) < 0) {

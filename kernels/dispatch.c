@@ -9,6 +9,18 @@
 
 #include "kernels.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+/* CPUID.1:ECX.F16C; clang before 17 has no "f16c" for __builtin_cpu_supports */
+static int has_f16c(void)
+{
+	unsigned a, b, c, d;
+
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+#endif
+
 static int supported(const struct bn_kernels *k)
 {
 	if (k == &bn_kernels_scalar)
@@ -17,11 +29,11 @@ static int supported(const struct bn_kernels *k)
 	/* GCC >= 8 checks XCR0 too (the OS saves the wide registers). */
 	if (k == &bn_kernels_avx2)	/* Haswell+, Zen+ */
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		       __builtin_cpu_supports("f16c");
+		       has_f16c();
 	if (k == &bn_kernels_avx512)	/* Ice Lake+, Zen 4+: BW/VL + VNNI */
 		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-		       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c");
+		       __builtin_cpu_supports("avx512dq") && has_f16c();
 #endif
 #if defined(__aarch64__)
 	if (k == &bn_kernels_neon)	/* Armv8.2+ with dot product (Graviton2+, Apple M1+) */

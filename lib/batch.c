@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "json.h"
 
 struct bn_batch {
 	struct bn_infer *r;
@@ -176,7 +177,15 @@ static int parse_rec(struct rec *c, const char *line, size_t len, const char *sy
 	const cJSON *id, *p, *m, *e;
 	int i = 0, n;
 
-	if (!(c->j = cJSON_ParseWithLength(line, len)) || !cJSON_IsObject(c->j))
+	/* strict: UTF-8, nothing after the object, no duplicate keys; a line
+	 * that is no JSON at all keeps the short message */
+	if (!(c->j = bn_json_parse(line, len, 0, "record", eb))) {
+		cJSON *lax = cJSON_ParseWithLength(line, len);
+		int syntax = !lax;
+		cJSON_Delete(lax);
+		return syntax ? bn_fail(eb, BN_EFORMAT, "not a JSON object") : BN_EFORMAT;
+	}
+	if (!cJSON_IsObject(c->j))
 		return bn_fail(eb, BN_EFORMAT, "not a JSON object");
 	if ((id = cJSON_GetObjectItemCaseSensitive(c->j, "id"))) {
 		if (!(c->id_json = cJSON_PrintUnformatted(id)))
@@ -354,6 +363,7 @@ int bn_batch_run(struct bn_batch *b, struct bn_reader *in, struct bn_errbuf *eb)
 	int rc;
 
 	b->where = strcmp(name, "-") ? name : "standard input";
+	bn_reader_set_limit(in, BN_INFER_LINE_MAX);
 	while ((rc = bn_reader_line(in, &line, &n, eb)) == 1) {
 		b->lineno++;
 		if (n && line[n - 1] == '\r')

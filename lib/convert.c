@@ -1,12 +1,15 @@
 /* convert.c - HF BitNet checkpoint -> bn GGUF (see convert.h). */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "convert.h"
 #include "convert_int.h"
 #include "gguf.h"
+#include "json.h"
 #include "kernels.h"
 #include "model.h"
 #include "safetensors.h"
@@ -85,13 +88,19 @@ static int read_json(const char *dir, const char *name, int required, cJSON **ou
 {
 	char path[4096], *buf;
 	size_t len;
-	int rc;
 
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((rc = bn_read_file(path, JSON_LIMIT, &buf, &len, eb)) < 0)
-		return required ? rc : BN_OK;
-	if (!(*out = cJSON_ParseWithLength(buf, len)) || !cJSON_IsObject(*out)) {
+	/* an optional file may be absent, but one that is there must be good */
+	if (!required && access(path, F_OK) != 0 && errno == ENOENT)
+		return BN_OK;
+	BN_TRY(bn_read_file(path, text ? BN_TOKENIZER_JSON_MAX : JSON_LIMIT, &buf, &len, eb));
+	/* tokenizer.json is only carried along here; its loader checks its maps */
+	if (!(*out = bn_json_parse(buf, len, text ? BN_JSON_DUPS : 0, path, eb))) {
+		free(buf);
+		return BN_EFORMAT;
+	}
+	if (!cJSON_IsObject(*out)) {
 		cJSON_Delete(*out);
 		*out = NULL;
 		free(buf);
@@ -231,6 +240,17 @@ static int read_meta(struct hf_ckpt *h, const char *dir, struct bn_errbuf *eb)
 
 /* ---- tensors ---- */
 
+/* A failed write of the output: keep errno (ENOSPC, EPIPE) for the caller. */
+static int write_fail(struct bn_errbuf *eb, int rc)
+{
+	int e = errno;
+
+	bn_fail(eb, rc, "cannot write the model: %s", rc == BN_EIO && e ? strerror(e) :
+		bn_strerror(rc));
+	errno = e;
+	return rc;
+}
+
 static const struct { const char *hf, *gg; int in_ffn, out_kind; } projs[] = {
 	/* out_kind: 0 q (heads), 1 kv, 2 dim, 3 ffn; in_ffn: 0 dim, 1 ffn, 2 heads */
 	{ "self_attn.q_proj", "attn_q", 0, 0 },
@@ -268,6 +288,20 @@ static int load_ternary(struct hf_ckpt *h, int layer, int p, int8_t **wout, floa
 	snprintf(name, sizeof(name), "model.layers.%d.%s.weight", layer, projs[p].hf);
 	if (!(t = bn_st_find(&h->st, name)))
 		return bn_fail(eb, BN_EFORMAT, "%s: missing tensor '%s'", h->dir, name);
+	/* the shape comes from config.json: allocate only once the tensor in the
+	 * file has it (then the file holds at least in * out / 4 bytes) */
+	if ((t->dtype == BN_ST_U8 || t->dtype == BN_ST_I8) &&
+	    (out % 4 || t->ndim != 2 || t->shape[0] != out / 4 || t->shape[1] != in))
+		return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' has shape [%lld, %lld], expected "
+			       "packed [%d, %d]", t->file, t->name, (long long)t->shape[0],
+			       t->ndim > 1 ? (long long)t->shape[1] : 0LL, out / 4, in);
+	if (is_float(t->dtype) && (t->ndim != 2 || t->shape[0] != out || t->shape[1] != in))
+		return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' has shape [%lld, %lld], expected "
+			       "[%d, %d]", t->file, t->name, (long long)t->shape[0],
+			       t->ndim > 1 ? (long long)t->shape[1] : 0LL, out, in);
+	if (!(t->dtype == BN_ST_U8 || t->dtype == BN_ST_I8 || is_float(t->dtype)))
+		return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' has dtype %s (expected U8 packed or "
+			       "float master weights)", t->file, t->name, t->dtype_name);
 	if (!(*wout = malloc((size_t)in * out)))
 		return bn_fail(eb, BN_ENOMEM, "%s: out of memory", h->dir);
 	if (t->dtype == BN_ST_U8 || t->dtype == BN_ST_I8) {
@@ -285,13 +319,6 @@ static int load_ternary(struct hf_ckpt *h, int layer, int p, int8_t **wout, floa
 			*scale = 1.0f / *scale;
 		return BN_OK;
 	}
-	if (!is_float(t->dtype))
-		return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' has dtype %s (expected U8 packed or "
-			       "float master weights)", t->file, t->name, t->dtype_name);
-	if (t->ndim != 2 || t->shape[0] != out || t->shape[1] != in)
-		return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' has shape [%lld, %lld], expected "
-			       "[%d, %d]", t->file, t->name, (long long)t->shape[0],
-			       t->ndim > 1 ? (long long)t->shape[1] : 0LL, out, in);
 	return bn_absmean_quant(t, *wout, scale, eb);
 }
 
@@ -302,7 +329,7 @@ static int write_ternary(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, 
 	uint8_t *packed = NULL;
 	float scale = 0;
 	int in, out, r, rc, nz = 0;
-	size_t rb;
+	size_t rb, i;
 
 	proj_shape(&h->cfg, p, &in, &out);
 	rb = bn_ttype_row_bytes(BN_TYPE_T2, (uint64_t)in);
@@ -314,8 +341,8 @@ static int write_ternary(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, 
 	}
 	for (r = 0; r < out; r++)
 		bn_t2_pack_row(tern + (size_t)r * in, in, packed + (size_t)r * rb);
-	for (r = 0; r < in * out && !nz; r++)
-		nz = tern[r] != 0;
+	for (i = 0; i < (size_t)in * out && !nz; i++)
+		nz = tern[i] != 0;
 	if (!nz && h->opts->warn) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "%s: warning: tensor 'model.layers.%d.%s.weight' is all "
@@ -327,7 +354,7 @@ static int write_ternary(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, 
 	if (rc == BN_OK)
 		rc = bn_gguf_write_data(w, fp, (*ti)++, &scale, 4);
 	if (rc < 0)
-		rc = bn_fail(eb, rc, "cannot write the model: %s", bn_strerror(rc));
+		rc = write_fail(eb, rc);
 out:
 	free(tern);
 	free(packed);
@@ -394,7 +421,7 @@ static int write_float(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, in
 		}
 	}
 	if ((rc = bn_gguf_write_data(w, fp, (*ti)++, buf, nbytes)) < 0)
-		rc = bn_fail(eb, rc, "cannot write the model: %s", bn_strerror(rc));
+		rc = write_fail(eb, rc);
 out:
 	free(buf);
 	free(row);
@@ -467,7 +494,7 @@ int bn_convert_hf(const char *dir, const struct bn_convert_opts *o, FILE *fp,
 		goto out;
 	}
 	if ((rc = bn_gguf_write_header(w, fp)) < 0) {
-		rc = bn_fail(eb, rc, "cannot write the model: %s", bn_strerror(rc));
+		rc = write_fail(eb, rc);
 		goto out;
 	}
 	rc = write_tensors(&h, w, fp, eb);

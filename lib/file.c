@@ -101,6 +101,7 @@ void bn_map_close(struct bn_map *m)
 int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb)
 {
 	size_t n = strlen(path);
+	struct stat st;
 	int fd;
 
 	memset(o, 0, sizeof(*o));
@@ -108,7 +109,19 @@ int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb)
 		o->fp = stdout;
 		return BN_OK;
 	}
-	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n + 16)))
+	if (!(o->path = strdup(path)))
+		goto nomem;
+	/* /dev/null, /dev/stdout, a FIFO: write in place.  A temp file renamed
+	 * over them would replace the device node itself (as root). */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode) || !(o->fp = fopen(path, "wb"))) {
+			int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+			bn_out_abort(o);
+			return bn_fail(eb, BN_EIO, "cannot create '%s': %s", path, strerror(e));
+		}
+		return BN_OK;
+	}
+	if (!(o->tmp = malloc(n + 16)))
 		goto nomem;
 	snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
 	if ((fd = mkstemp(o->tmp)) < 0) {
@@ -141,9 +154,24 @@ int bn_out_commit(struct bn_out *o, struct bn_errbuf *eb)
 {
 	int e = 0;
 
-	if (!o->tmp) {	/* stdout */
+	if (o->fp == stdout) {
 		if (fflush(o->fp) != 0)
 			return bn_fail(eb, BN_EIO, "cannot write <stdout>: %s", strerror(errno));
+		return BN_OK;
+	}
+	if (!o->tmp) {	/* a device or FIFO, written in place */
+		if (fflush(o->fp) != 0)
+			e = errno;
+		if (fclose(o->fp) != 0 && !e)
+			e = errno;
+		o->fp = NULL;
+		if (e) {
+			int rc = bn_fail(eb, BN_EIO, "cannot write '%s': %s", o->path, strerror(e));
+			bn_out_abort(o);
+			return rc;
+		}
+		free(o->path);
+		o->path = NULL;
 		return BN_OK;
 	}
 	if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0)

@@ -23,11 +23,13 @@ struct bn_map {
 int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb);
 void bn_map_close(struct bn_map *m);	/* NULL-safe, idempotent */
 
-/* Atomic output.  path "-" streams to stdout (no atomicity needed). */
+/* Atomic output.  path "-" streams to stdout, and an existing path that is
+ * not a regular file (/dev/null, a FIFO) is written in place: no atomicity
+ * is possible there, and renaming over it would replace the node. */
 struct bn_out {
 	FILE *fp;
-	char *path;	/* final name */
-	char *tmp;	/* temp name, NULL for stdout */
+	char *path;	/* final name, NULL for stdout */
+	char *tmp;	/* temp name, NULL for stdout and in-place writes */
 };
 int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb);
 int bn_out_write(struct bn_out *o, const void *p, size_t n, struct bn_errbuf *eb);

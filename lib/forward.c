@@ -33,6 +33,31 @@ struct bn_state {
 	int T;
 };
 
+/* Refuse a state larger than this before allocating any of it. */
+#define STATE_MAX ((size_t)1 << 40)
+
+/* Bytes of all the buffers bn_state_new allocates, overflow-checked: 0 on
+ * overflow.  Sizes derive from the model file, so check before calloc. */
+static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, size_t nth,
+			  size_t w, size_t npad, size_t maxout, size_t qd, size_t kvd)
+{
+	size_t floats[][3] = {	/* a * b * c floats each */
+		{ B, (size_t)c->dim, 1 }, { B, w, 1 }, { B, maxout, 2 }, { B, qd, 2 },
+		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 }, { (size_t)c->n_layers, n_ctx, kvd },
+		{ (size_t)c->n_layers, n_ctx, kvd }, { nth, n_ctx, 1 }, { B + 1, (size_t)c->head_dim, 1 },
+		{ (size_t)c->dim + (size_t)c->n_vocab, 1, 1 }, { B, 2, 1 },
+	};
+	size_t total = 0, x, i;
+
+	for (i = 0; i < BN_LEN(floats); i++)
+		if (bn_mul_ok(floats[i][0], floats[i][1], &x) < 0 || bn_mul_ok(x, floats[i][2], &x) < 0 ||
+		    bn_mul_ok(x, 4, &x) < 0 || bn_add_ok(total, x, &total) < 0)
+			return 0;
+	if (bn_mul_ok(B, npad, &x) < 0 || bn_add_ok(total, x, &total) < 0)
+		return 0;
+	return total;
+}
+
 static void *zalloc(size_t n, size_t size, int *bad)
 {
 	void *p = NULL;
@@ -47,7 +72,7 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 {
 	const struct bn_config *c = &m->cfg;
 	struct bn_state *s;
-	size_t B, w, maxout;
+	size_t B, w, maxout, total;
 	int bad = 0, i;
 
 	*out = NULL;
@@ -69,6 +94,13 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 	s->npad = bn_t2_nb((int)w) * BN_T2_BLOCK;
 	maxout = (size_t)BN_MAX(BN_MAX(s->qd, c->dim), c->ffn_dim);
 	B = (size_t)n_batch;
+	total = state_bytes(c, B, (size_t)n_ctx, (size_t)s->nth, w, (size_t)s->npad, maxout,
+			    (size_t)s->qd, (size_t)s->kvd);
+	if (!total || total > STATE_MAX) {
+		bn_state_free(s);
+		return bn_fail(eb, BN_ERANGE, "a context of %d tokens needs more than %zu GiB",
+			       n_ctx, STATE_MAX >> 30);
+	}
 	s->x = zalloc(B * c->dim, 4, &bad);
 	s->xn = zalloc(B * w, 4, &bad);
 	s->xq = zalloc(B * s->npad, 1, &bad);

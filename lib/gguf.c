@@ -208,18 +208,57 @@ static int parse_all(struct bn_gguf *g, struct cur *c)
 	return BN_OK;
 }
 
+struct name { const char *s; size_t n; };
+
+static int by_name(const void *a, const void *b)
+{
+	const struct name *x = a, *y = b;
+	int c = memcmp(x->s, y->s, BN_MIN(x->n, y->n));
+
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Lookups return the first match: a second key or tensor of the same name
+ * would be invisible to bn but not to other readers, so refuse them. */
+static int check_dups(struct bn_gguf *g, struct cur *c)
+{
+	uint64_t n = BN_MAX(g->n_kv, g->n_tensors), i;
+	struct name *v;
+	int pass, rc = BN_OK;
+
+	if (n < 2)
+		return BN_OK;
+	if (!(v = malloc((size_t)n * sizeof(*v))))
+		return bn_fail(c->eb, BN_ENOMEM, "%s: out of memory", c->name);
+	for (pass = 0; pass < 2 && rc == BN_OK; pass++) {
+		uint64_t m = pass ? g->n_tensors : g->n_kv;
+		for (i = 0; i < m; i++) {
+			v[i].s = pass ? g->t[i].name : g->kv[i].key;
+			v[i].n = pass ? g->t[i].name_len : g->kv[i].key_len;
+		}
+		qsort(v, (size_t)m, sizeof(*v), by_name);
+		for (i = 1; i < m && rc == BN_OK; i++)
+			if (!by_name(&v[i - 1], &v[i]))
+				rc = bn_fail(c->eb, BN_EFORMAT, "%s: duplicate %s '%.*s'", c->name,
+					     pass ? "tensor" : "key", (int)BN_MIN(v[i].n, 200), v[i].s);
+	}
+	free(v);
+	return rc;
+}
+
 int bn_gguf_parse(struct bn_gguf *g, const uint8_t *buf, size_t size, const char *name,
 		  struct bn_errbuf *eb)
 {
-	struct cur c = { buf, buf + size, name, eb };
+	struct cur c = { buf, buf, name, eb };
 	int rc;
 
 	memset(g, 0, sizeof(*g));
 	g->base = buf;
 	g->size = size;
 	g->alignment = 32;
-	if (size < 4 || memcmp(buf, "GGUF", 4))
+	if (!buf || size < 4 || memcmp(buf, "GGUF", 4))	/* an empty file maps to NULL */
 		return bn_fail(eb, BN_EFORMAT, "%s: not a GGUF file (bad magic)", name);
+	c.end = buf + size;
 	c.p += 4;
 	BN_TRY(rd_u32(&c, &g->version, "header"));
 	if (g->version != 2 && g->version != 3)
@@ -236,7 +275,7 @@ int bn_gguf_parse(struct bn_gguf *g, const uint8_t *buf, size_t size, const char
 		bn_gguf_release(g);
 		return bn_fail(eb, BN_ENOMEM, "%s: out of memory", name);
 	}
-	if ((rc = parse_all(g, &c)) < 0)
+	if ((rc = parse_all(g, &c)) < 0 || (rc = check_dups(g, &c)) < 0)
 		bn_gguf_release(g);
 	return rc;
 }

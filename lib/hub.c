@@ -26,6 +26,7 @@
 
 #include "file.h"
 #include "hub.h"
+#include "json.h"
 #include "sha.h"
 
 #define MAX_HOPS 5
@@ -643,7 +644,8 @@ int bn_hub_resolve(struct bn_hub *h, const char *repo, const char *rev,
 		return bn_fail(eb, BN_ENOMEM, "out of memory");
 	rc = request(h, 0, url, 0, &r, NULL, repo, rev, NULL, eb);
 	if (rc == BN_OK) {
-		j = cJSON_ParseWithLength(r.buf ? r.buf : "", r.len);
+		struct bn_errbuf jeb;
+		j = bn_json_parse(r.buf ? r.buf : "", r.len, 0, repo, &jeb);
 		sha = cJSON_GetObjectItemCaseSensitive(j, "sha");
 		if (!cJSON_IsString(sha) || !bn_hf_is_commit(sha->valuestring))
 			rc = bn_fail(eb, BN_EFORMAT, "'%s': revision info without a commit id", repo);
@@ -669,7 +671,8 @@ static int hex_ok(const char *s, size_t n)
 static int parse_tree(const char *repo, const char *buf, size_t len, struct bn_hub_list *l,
 		      struct bn_errbuf *eb)
 {
-	cJSON *j = cJSON_ParseWithLength(buf, len), *it;
+	struct bn_errbuf jeb;	/* strict JSON: a listing with duplicate keys is refused */
+	cJSON *j = bn_json_parse(buf, len, 0, repo, &jeb), *it;
 	int rc = BN_OK;
 
 	if (!cJSON_IsArray(j)) {

@@ -67,6 +67,12 @@ int bn_infer_init(struct bn_infer *r, const struct bn_infer_opts *o, FILE *out,
 		return rc;
 	if (!r->tok && !o->ids_in)
 		return bn_fail(eb, BN_EUNSUP, "%s: the model has no tokenizer (use --ids)", o->model);
+	/* fewer tokens than embedding rows is common (padding); more is a
+	 * mismatch every prompt would trip over */
+	if (r->tok && bn_tokenizer_n_vocab(r->tok) > r->m.cfg.n_vocab)
+		return bn_fail(eb, BN_EFORMAT, "%s: the tokenizer has %d tokens, more than the "
+			       "model's vocabulary of %d", o->model, bn_tokenizer_n_vocab(r->tok),
+			       r->m.cfg.n_vocab);
 	ctx = o->n_ctx > 0 ? o->n_ctx : BN_MIN(r->m.cfg.ctx_max, 4096);
 	if (ctx > r->m.cfg.ctx_max)
 		return bn_fail(eb, BN_ERANGE, "context size %d exceeds the model's %d", ctx,
@@ -114,6 +120,9 @@ void bn_infer_release(struct bn_infer *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The most ids one input may hold: the largest context a model may declare. */
+#define BN_IDS_MAX (1 << 24)
+
 /* "12 34 56" -> ids; every id checked against the vocabulary. */
 static int parse_ids(const char *s, size_t len, int n_vocab, int32_t **ids, size_t *n,
 		     struct bn_errbuf *eb)
@@ -139,12 +148,17 @@ static int parse_ids(const char *s, size_t len, int n_vocab, int32_t **ids, size
 			x = x * 10 + (s[i++] - '0');
 		if (i == st || (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != ',' && s[i] != '\r')) {
 			free(v);
-			return bn_fail(eb, BN_EFORMAT, "not a token id: '%.20s'", s + st);
+			return bn_fail(eb, BN_EFORMAT, "not a token id: '%.*s'",
+				       (int)BN_MIN(len - st, (size_t)20), s + st);
 		}
 		if (x >= n_vocab) {
 			free(v);
 			return bn_fail(eb, BN_ERANGE, "token id %lld is outside the vocabulary "
 				       "(0..%d)", x, n_vocab - 1);
+		}
+		if (k >= BN_IDS_MAX) {
+			free(v);
+			return bn_fail(eb, BN_ERANGE, "more than %d token ids", BN_IDS_MAX);
 		}
 		if (k == cap) {
 			int32_t *nv = realloc(v, (cap *= 2) * sizeof(*v));

@@ -19,6 +19,11 @@
 
 #define BN_MAX_STOP_STR 16
 
+/* Longest input line (prompt, ids, JSON record, perplexity text) bn-infer
+ * accepts: 64 MiB is already ~16M tokens, the largest context a model may
+ * declare, and keeps memory bounded whatever the input. */
+#define BN_INFER_LINE_MAX ((size_t)64 << 20)
+
 struct bn_infer_opts {
 	const char *model;
 	int n_predict;			/* -1: until a stop token / context full */

@@ -7,7 +7,7 @@
 
 void bn_buf_put(struct bn_buf *b, const void *p, size_t n)
 {
-	if (b->err)
+	if (b->err || !n)	/* nothing to add: b->p may still be NULL */
 		return;
 	if (b->n + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json.h"
 #include "logits.h"
 
 #define LINE_MAX_BYTES ((size_t)512 << 20)	/* 2^24 logits at ~30 bytes each */
@@ -229,7 +230,8 @@ static int read_jsonl(struct bn_logits_reader *r, struct bn_logits_frame *f, str
 {
 	const cJSON *arr, *x;
 	cJSON *o;
-	size_t len = 0, i;
+	size_t len = 0, i, commas;
+	char w[300];
 	int rc;
 
 	do {
@@ -238,7 +240,17 @@ static int read_jsonl(struct bn_logits_reader *r, struct bn_logits_frame *f, str
 		for (i = 0; i < len && isspace((unsigned char)r->line[i]); i++)
 			;
 	} while (i == len);
-	if (!(o = cJSON_ParseWithLength(r->line, len)) || !cJSON_IsObject(o)) {
+	/* at most one cJSON node (~64 bytes) per value: bound the values before
+	 * parsing, so a long line of "0,0,0,..." cannot cost 30 times its size */
+	for (i = 0, commas = 0; i < len; i++)
+		commas += r->line[i] == ',';
+	if (commas > BN_LOGITS_VOCAB_MAX + 16)
+		return bn_fail(eb, BN_ERANGE, "%s:%llu: more than %u values", r->name,
+			       (unsigned long long)r->lineno, BN_LOGITS_VOCAB_MAX);
+	snprintf(w, sizeof(w), "%s:%llu", r->name, (unsigned long long)r->lineno);
+	if (!(o = bn_json_parse(r->line, len, 0, w, eb)))
+		return BN_EFORMAT;
+	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		return bn_fail(eb, BN_EFORMAT, "%s:%llu: not a JSON object", r->name,
 			       (unsigned long long)r->lineno);

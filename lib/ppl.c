@@ -21,6 +21,7 @@ static int lines(struct bn_infer *r, struct bn_reader *in, const struct bn_ppl_o
 	char *line;
 	int rc;
 
+	bn_reader_set_limit(in, BN_INFER_LINE_MAX);
 	while ((rc = bn_reader_line(in, &line, &n, eb)) == 1) {
 		int32_t *ids = NULL;
 		size_t nid, cnt;

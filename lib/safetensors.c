@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json.h"
 #include "safetensors.h"
 
 #define HEADER_LIMIT 100000000u		/* the format's own limit */
@@ -130,10 +131,15 @@ static int open_file(struct bn_st *st, const char *path, struct bn_errbuf *eb)
 	if (hlen > m->size - 8)
 		return bn_fail(eb, BN_EFORMAT, "%s: header length %llu past end of file", path,
 			       (unsigned long long)hlen);
-	if (hlen > HEADER_LIMIT || hlen < 2 || m->base[8] != '{')
+	if (hlen > HEADER_LIMIT)
+		return bn_fail(eb, BN_ERANGE, "%s: header length %llu above the format's limit of %u",
+			       path, (unsigned long long)hlen, HEADER_LIMIT);
+	if (hlen < 2 || m->base[8] != '{')
 		return bn_fail(eb, BN_EFORMAT, "%s: not a safetensors file (bad header)", path);
-	if (!(root = cJSON_ParseWithLength((const char *)m->base + 8, (size_t)hlen)) ||
-	    !cJSON_IsObject(root)) {
+	/* the header ends with spaces (padding to 8 bytes), which JSON allows */
+	if (!(root = bn_json_parse((const char *)m->base + 8, (size_t)hlen, 0, path, eb)))
+		return BN_EFORMAT;
+	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		return bn_fail(eb, BN_EFORMAT, "%s: header is not a JSON object", path);
 	}
@@ -172,14 +178,20 @@ out:
 /* Names unique, data ranges of each file disjoint. */
 static int check_table(struct bn_st *st, struct bn_errbuf *eb)
 {
-	int i;
+	int i, far = 0;	/* the tensor of this file that ends furthest so far */
 
 	qsort(st->t, (size_t)st->n, sizeof(*st->t), by_data);
 	for (i = 1; i < st->n; i++) {
-		const struct bn_st_tensor *a = &st->t[i - 1], *b = &st->t[i];
-		if (a->file == b->file && a->data + a->nbytes > b->data && b->nbytes && a->nbytes)
+		const struct bn_st_tensor *a = &st->t[far], *b = &st->t[i];
+		if (a->file != b->file) {
+			far = i;
+			continue;
+		}
+		if (a->data + a->nbytes > b->data && b->nbytes && a->nbytes)
 			return bn_fail(eb, BN_EFORMAT, "%s: tensors '%s' and '%s' overlap", b->file,
 				       a->name, b->name);
+		if (b->data + b->nbytes > a->data + a->nbytes)
+			far = i;
 	}
 	qsort(st->t, (size_t)st->n, sizeof(*st->t), by_name);
 	for (i = 1; i < st->n; i++)
@@ -195,11 +207,14 @@ static int open_index(struct bn_st *st, const char *dir, const char *index,
 {
 	char *json = NULL, path[4096];
 	cJSON *root, *wm, *e, *seen;
+	size_t len;
 	int rc = BN_OK;
 
-	BN_TRY(bn_read_file(index, 16u << 20, &json, NULL, eb));
-	root = cJSON_Parse(json);
+	BN_TRY(bn_read_file(index, 16u << 20, &json, &len, eb));
+	root = bn_json_parse(json, len, 0, index, eb);
 	free(json);
+	if (!root)
+		return BN_EFORMAT;
 	wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
 	if (!cJSON_IsObject(wm)) {
 		cJSON_Delete(root);

@@ -2,6 +2,7 @@
  * benchmarks: real shapes, no checkpoint needed.  The tokenizer is a
  * byte-level BPE with the 256 byte tokens and no merges, plus the Llama 3
  * special tokens at the top of the vocabulary. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,8 +225,12 @@ int bn_convert_synthetic(const char *shape, uint64_t seed, const struct bn_conve
 	if ((rc = bn_convert_meta(w, &c, name, tok, strlen(tok), NULL)) < 0 ||
 	    (rc = bn_convert_declare(w, &c, o->embd_type)) < 0 ||
 	    (rc = bn_gguf_write_header(w, fp)) < 0 ||
-	    (rc = write_synth(w, fp, &c, o->embd_type, seed, o)) < 0)
-		rc = bn_fail(eb, rc, "cannot write the synthetic model: %s", bn_strerror(rc));
+	    (rc = write_synth(w, fp, &c, o->embd_type, seed, o)) < 0) {
+		int e = errno;	/* ENOSPC, EPIPE: kept for the caller */
+		rc = bn_fail(eb, rc, "cannot write the synthetic model: %s",
+			     rc == BN_EIO && e ? strerror(e) : bn_strerror(rc));
+		errno = e;
+	}
 out:
 	free(tok);
 	bn_gguf_writer_free(w);

@@ -22,7 +22,14 @@ struct bn_reader {
 	char *rec;		/* a record spanning refills */
 	size_t reccap;
 	int eof;
+	size_t limit;		/* longest record (bn_reader_set_limit) */
+	uint64_t nrec;		/* records returned or refused so far */
 };
+
+void bn_reader_set_limit(struct bn_reader *r, size_t max)
+{
+	r->limit = max;
+}
 
 static int rfail(struct bn_reader *r, struct bn_errbuf *eb, int code, const char *what)
 {
@@ -37,6 +44,9 @@ static int rfail_io(struct bn_reader *r, struct bn_errbuf *eb)
 int bn_reader_open(struct bn_reader **out, const char *path, struct bn_errbuf *eb)
 {
 	struct bn_reader *r = calloc(1, sizeof *r);
+
+	if (r)
+		r->limit = SIZE_MAX;
 	size_t got;
 
 	*out = NULL;
@@ -154,6 +164,30 @@ static int rec_append(struct bn_reader *r, size_t *len, const char *p, size_t n,
 	return BN_OK;
 }
 
+/* A record over the limit: skip to its end, then refuse it. */
+static int too_long(struct bn_reader *r, int delim, struct bn_errbuf *eb)
+{
+	for (;;) {
+		char *s = r->buf + r->pos, *e;
+		long got;
+		if (r->pos == r->end) {
+			if ((got = fill(r, eb)) < 0)
+				return (int)got;
+			if (!got)
+				break;
+			continue;
+		}
+		e = memchr(s, delim, r->end - r->pos);
+		if (e) {
+			r->pos += (size_t)(e - s) + 1;
+			break;
+		}
+		r->pos = r->end;
+	}
+	return bn_fail(eb, BN_ERANGE, "%s:%llu: record longer than %zu bytes", r->name,
+		       (unsigned long long)r->nrec, r->limit);
+}
+
 int bn_reader_record(struct bn_reader *r, int delim, char **p, size_t *n,
 		     struct bn_errbuf *eb)
 {
@@ -171,16 +205,28 @@ int bn_reader_record(struct bn_reader *r, int delim, char **p, size_t *n,
 					return 0;
 				*p = r->rec;
 				*n = len;
+				r->nrec++;
 				return 1;
 			}
 		}
 		s = r->buf + r->pos;
 		e = memchr(s, delim, r->end - r->pos);
+		if (len + (size_t)((e ? e : r->buf + r->end) - s) > r->limit) {
+			r->nrec++;
+			if (e) {
+				r->pos += (size_t)(e - s) + 1;
+				return bn_fail(eb, BN_ERANGE, "%s:%llu: record longer than %zu bytes",
+					       r->name, (unsigned long long)r->nrec, r->limit);
+			}
+			r->pos = r->end;
+			return too_long(r, delim, eb);
+		}
 		if (e && !have) {	/* the common case: no copy */
 			*e = 0;
 			*p = s;
 			*n = (size_t)(e - s);
 			r->pos += *n + 1;
+			r->nrec++;
 			return 1;
 		}
 		BN_TRY(rec_append(r, &len, s, e ? (size_t)(e - s) : r->end - r->pos, eb));
@@ -189,6 +235,7 @@ int bn_reader_record(struct bn_reader *r, int delim, char **p, size_t *n,
 			r->pos += (size_t)(e - s) + 1;
 			*p = r->rec;
 			*n = len;
+			r->nrec++;
 			return 1;
 		}
 		r->pos = r->end;

@@ -27,6 +27,10 @@ static inline int bn_reader_line(struct bn_reader *r, char **p, size_t *n,
 {
 	return bn_reader_record(r, '\n', p, n, eb);
 }
+/* Refuse records longer than max bytes (default: no limit): such a record
+ * is skipped and bn_reader_record returns BN_ERANGE ("NAME:N: record longer
+ * than MAX bytes"); reading can go on with the next one. */
+void bn_reader_set_limit(struct bn_reader *r, size_t max);
 /* All the rest of the input, NUL-terminated.  Allocates; caller frees *p. */
 int bn_reader_all(struct bn_reader *r, char **p, size_t *n, struct bn_errbuf *eb);
 const char *bn_reader_name(const struct bn_reader *r);

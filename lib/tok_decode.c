@@ -20,7 +20,11 @@ static int feed(struct bn_detok *d, const unsigned char *b, size_t n, char *out,
 {
 	size_t o = 0, i = 0;
 
-	if (cap < 3 * (n + (size_t)d->npend) + 4)
+	/* Held bytes end as one U+FFFD (a maximal subpart) or complete with new
+	 * bytes into at most 4; every other byte gives at most 3: 3n + 4 is
+	 * the worst case, within the documented 3 * max_token_bytes + 8 (a
+	 * bound with the held bytes counted 3 times each could exceed it) */
+	if (cap < 3 * n + 4)
 		return BN_ERANGE;
 	while (d->npend && i < n) {
 		int k;

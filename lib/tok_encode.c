@@ -394,7 +394,8 @@ static void bpe(struct bn_tok_ctx *c, const unsigned char *p, size_t n)
 		e->klen = (uint8_t)n;
 		memcpy(e->key, p, n);
 		e->nids = (uint8_t)(c->n - before);
-		memcpy(e->ids, c->ids + before, e->nids * sizeof *e->ids);
+		if (e->nids)	/* c->ids may still be NULL: no pointer arithmetic on it */
+			memcpy(e->ids, c->ids + before, e->nids * sizeof *e->ids);
 	}
 }
 

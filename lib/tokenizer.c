@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "file.h"
+#include "json.h"
 #include "tok_impl.h"
 #include "unicode.h"
 
@@ -203,8 +204,10 @@ static int load_vocab(struct load *L, const cJSON *vocab)
 		uint64_t h;
 		uint32_t j;
 
-		if (ti->flags & TI_VOCAB)
+		if (ti->flags & TI_VOCAB) {
+			free(buf);
 			return lfail(L, BN_EFORMAT, "model.vocab: id %d used twice", it->valueint);
+		}
 		if (sl + 1 > bufcap) {
 			bufcap = 2 * sl + 64;
 			free(buf);
@@ -722,9 +725,10 @@ int bn_tokenizer_load_named(struct bn_tokenizer **out, const char *json, size_t 
 
 	*out = NULL;
 	init_byte_map();
-	if (!(root = cJSON_ParseWithLength(json, len)))
-		return lfail(&L, BN_EFORMAT, "invalid JSON near byte %zu",
-			     cJSON_GetErrorPtr() ? (size_t)(cJSON_GetErrorPtr() - json) : (size_t)0);
+	/* strict: UTF-8, no trailing bytes, no duplicate keys (HF keeps the last
+	 * of a duplicated vocab entry, a first-match lookup the first) */
+	if (!(root = bn_json_parse(json, len, 0, L.name, eb)))
+		return BN_EFORMAT;
 	if (!(t = L.t = calloc(1, sizeof *t))) {
 		cJSON_Delete(root);
 		return lfail(&L, BN_ENOMEM, "out of memory");
@@ -782,7 +786,7 @@ int bn_tokenizer_load_file(struct bn_tokenizer **out, const char *path, struct b
 	int rc;
 
 	*out = NULL;
-	BN_TRY(bn_read_file(path, (size_t)1 << 30, &buf, &len, eb));
+	BN_TRY(bn_read_file(path, BN_TOKENIZER_JSON_MAX, &buf, &len, eb));
 	rc = bn_tokenizer_load_named(out, buf, len, path, eb);
 	free(buf);
 	return rc;

@@ -31,6 +31,23 @@ if [ "$(uname -m)" != aarch64 ] && command -v aarch64-linux-gnu-gcc >/dev/null 2
 	tee -a "$out" <"$out.neon"
 	rm -f "$out.neon"
 fi
+# libFuzzer smoke run when clang can link -fsanitize=fuzzer: every harness
+# for an equal share of about 100 s (t/fuzz/run.sh; one TAP line each).
+if command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1 &&
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' |
+	"${FUZZ_CC:-clang}" -fsanitize=fuzzer -x c - -o "$out.fz" >/dev/null 2>&1; then
+	rm -f "$out.fz"
+	echo "== fuzz (libFuzzer smoke)"
+	n=$(ls t/fuzz/fuzz_*.c | wc -l)
+	secs=$((100 / (n > 0 ? n : 1)))
+	[ "$secs" -ge 3 ] || secs=3
+	if ! make -s -j"$jobs" fuzz; then
+		echo "not ok - fuzz harnesses failed to build" | tee -a "$out"
+		status=1
+	else
+		sh t/fuzz/run.sh -t "${FUZZ_SECONDS:-$secs}" | tee -a "$out" || status=1
+	fi
+fi
 pass=$(grep -c '^ok ' "$out")
 fail=$(grep -c '^not ok' "$out")
 echo "$pass passed, $fail failed"
