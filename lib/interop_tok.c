@@ -420,7 +420,7 @@ int bn_interop_tok_keys(struct bn_gguf_writer *w, const char *json, size_t len,
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
 	const char *ty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(model, "type"));
 	struct tokv t = { 0 };
-	char (*pads)[16] = NULL;
+	char (*pads)[24] = NULL;	/* "[PAD%d]" for any int */
 	int rc = BN_OK, i;
 
 	if (!root || !cJSON_IsObject(root)) {
