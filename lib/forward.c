@@ -113,6 +113,10 @@ void bn_state_free(struct bn_state *s)
 
 int bn_state_pos(const struct bn_state *s) { return s->pos; }
 int bn_state_ctx(const struct bn_state *s) { return s->n_ctx; }
+size_t bn_state_kv_bytes(const struct bn_state *s)
+{
+	return 2 * (size_t)s->m->cfg.n_layers * s->n_ctx * s->kvd * sizeof(float);
+}
 int bn_state_eval_pos(const struct bn_state *s) { return s->pos0; }
 int bn_state_vocab(const struct bn_state *s) { return s->m->cfg.n_vocab; }
 
