@@ -16,7 +16,6 @@ struct bn_state {
 	float *xn;			/* [B][max(dim, qd, ffn)] normalized input */
 	int8_t *xq;			/* [B][npad] quantized activations */
 	float *xs;			/* [B] activation scales s */
-	int32_t *acc;			/* [B][max_out] integer products */
 	float *q, *ao;			/* [B][qd] */
 	float *g, *u;			/* [B][ffn] */
 	float *kb, *vb;			/* [B][kvd] new keys and values */
@@ -73,7 +72,6 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 	s->xn = zalloc(B * w, 4, &bad);
 	s->xq = zalloc(B * s->npad, 1, &bad);
 	s->xs = zalloc(B, 4, &bad);
-	s->acc = zalloc(B * maxout, 4, &bad);
 	s->q = zalloc(B * s->qd, 4, &bad);
 	s->ao = zalloc(B * s->qd, 4, &bad);
 	s->g = zalloc(B * c->ffn_dim, 4, &bad);
@@ -104,7 +102,7 @@ void bn_state_free(struct bn_state *s)
 {
 	if (!s)
 		return;
-	free(s->x); free(s->xn); free(s->xq); free(s->xs); free(s->acc);
+	free(s->x); free(s->xn); free(s->xq); free(s->xs);
 	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc);
 	free(s->att); free(s->inv_freq); free(s->cosv); free(s->sinv); free(s->hn);
 	free(s->logits); free(s->tok);
@@ -156,36 +154,61 @@ static void rope(float *v, const float *cs, const float *sn, int d)
 
 /* ---- parallel jobs ---- */
 
+/* Up to three ternary linears sharing one quantized input, in one pool
+ * dispatch: each thread takes its share of the rows of every one.  With
+ * glu set (gate, up), each thread then forms relu(gate)^2 * up for its own
+ * rows, into y[0]. */
 struct lin_job {
 	struct bn_state *s;
-	const struct bn_tlin *l;
-	int T;
-	float *y;			/* [T][l->out] */
+	const struct bn_tlin *l[3];
+	float *y[3];			/* [T][l->out] */
+	int n, T, glu;
 };
 
-/* Rows split across threads; each thread scales its own outputs. */
+static void lin_one(struct bn_state *s, const struct bn_tlin *l, float *y0, int T, int ith,
+		    int nth, int *pr0, int *pr1)
+{
+	int r0, r1, t, r, nb = bn_t2_nb(l->in);
+	int32_t *acc = (int32_t *)(void *)y0;	/* integer sums, scaled in place */
+
+	bn_split(l->out, 16, ith, nth, &r0, &r1);
+	*pr0 = r0;
+	*pr1 = r1;
+	if (r0 >= r1)
+		return;
+	if (T == 1)
+		s->k->gemv_t2(l->w, l->row_bytes, r0, r1, s->xq, nb, acc + r0);
+	else
+		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, T, nb,
+			      acc, (size_t)l->out);
+	for (t = 0; t < T; t++) {
+		float inv = s->xs[t], sc = l->scale;
+		const int32_t *a = acc + (size_t)t * l->out;
+		float *y = y0 + (size_t)t * l->out;
+		for (r = r0; r < r1; r++)
+			y[r] = (float)a[r] / inv * sc;
+	}
+}
+
+/* Rows split across threads; each thread computes the integer sums of its
+ * rows into the output buffer itself and scales them in place (the row
+ * ranges of the threads are disjoint, so nothing is shared). */
 static void lin_run(void *arg, int ith, int nth)
 {
 	struct lin_job *j = arg;
 	struct bn_state *s = j->s;
-	const struct bn_tlin *l = j->l;
-	int r0, r1, t, r, nb = bn_t2_nb(l->in);
-	int32_t *acc = s->acc;
+	int i, r0 = 0, r1 = 0, t, r;
 
-	bn_split(l->out, 16, ith, nth, &r0, &r1);
-	if (r0 >= r1)
+	for (i = 0; i < j->n; i++)
+		lin_one(s, j->l[i], j->y[i], j->T, ith, nth, &r0, &r1);
+	if (!j->glu)
 		return;
-	if (j->T == 1)
-		s->k->gemv_t2(l->w, l->row_bytes, r0, r1, s->xq, nb, acc + r0);
-	else
-		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, j->T, nb,
-			      acc, (size_t)l->out);
 	for (t = 0; t < j->T; t++) {
-		float inv = s->xs[t], sc = l->scale;
-		const int32_t *a = acc + (size_t)t * l->out;
-		float *y = j->y + (size_t)t * l->out;
-		for (r = r0; r < r1; r++)
-			y[r] = (float)a[r] / inv * sc;
+		float *g = j->y[0] + (size_t)t * j->l[0]->out, *u = j->y[1] + (size_t)t * j->l[0]->out;
+		for (r = r0; r < r1; r++) {
+			float v = g[r] > 0 ? g[r] : 0;
+			g[r] = v * v * u[r];
+		}
 	}
 }
 
@@ -200,7 +223,7 @@ static void quant_rows(struct bn_state *s, const float *x, int n, size_t ld, int
 
 static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
 {
-	struct lin_job j = { s, l, T, y };
+	struct lin_job j = { s, { l }, { y }, 1, T, 0 };
 
 	bn_pool_run(s->pool, lin_run, &j);
 }
@@ -255,6 +278,11 @@ static void head_run(void *arg, int ith, int nth)
 	int dim = s->m->cfg.dim, r0, r1, r;
 
 	bn_split(s->m->cfg.n_vocab, 64, ith, nth, &r0, &r1);
+	if (hd->type == BN_TYPE_F16) {
+		s->k->gemv_f16((const uint16_t *)hd->w, hd->row_bytes / 2, r0, r1, s->hn, dim,
+			       s->logits + r0);
+		return;
+	}
 	for (r = r0; r < r1; r++) {
 		const uint8_t *w = hd->w + (size_t)r * hd->row_bytes;
 		switch (hd->type) {
@@ -282,9 +310,10 @@ static void layer(struct bn_state *s, int L, int T)
 	for (t = 0; t < T; t++)
 		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->attn_norm, c->dim, c->norm_eps);
 	quant_rows(s, s->xn, c->dim, w, T);
-	linear(s, &l->q, s->q, T);
-	linear(s, &l->k, s->kb, T);
-	linear(s, &l->v, s->vb, T);
+	{
+		struct lin_job j = { s, { &l->q, &l->k, &l->v }, { s->q, s->kb, s->vb }, 3, T, 0 };
+		bn_pool_run(s->pool, lin_run, &j);
+	}
 	for (t = 0; t < T; t++) {
 		const float *cs = s->cosv + (size_t)t * half, *sn = s->sinv + (size_t)t * half;
 		float *kn = s->kb + (size_t)t * s->kvd;
@@ -309,16 +338,13 @@ static void layer(struct bn_state *s, int L, int T)
 	for (t = 0; t < T; t++)
 		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->ffn_norm, c->dim, c->norm_eps);
 	quant_rows(s, s->xn, c->dim, w, T);
-	linear(s, &l->gate, s->g, T);
-	linear(s, &l->up, s->u, T);
-	for (t = 0; t < T; t++) {
-		float *g = s->g + (size_t)t * c->ffn_dim, *u = s->u + (size_t)t * c->ffn_dim;
-		for (i = 0; i < c->ffn_dim; i++) {
-			float r = g[i] > 0 ? g[i] : 0;
-			g[i] = r * r * u[i];
-		}
-		rmsnorm(s->xn + t * w, g, l->ffn_sub_norm, c->ffn_dim, c->norm_eps);
+	{
+		struct lin_job j = { s, { &l->gate, &l->up }, { s->g, s->u }, 2, T, 1 };
+		bn_pool_run(s->pool, lin_run, &j);
 	}
+	for (t = 0; t < T; t++)
+		rmsnorm(s->xn + t * w, s->g + (size_t)t * c->ffn_dim, l->ffn_sub_norm, c->ffn_dim,
+			c->norm_eps);
 	quant_rows(s, s->xn, c->ffn_dim, w, T);
 	linear(s, &l->down, s->y, T);
 	for (i = 0; i < T * c->dim; i++)
