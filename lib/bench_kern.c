@@ -63,11 +63,19 @@ static uint32_t rnd(void)
 }
 
 /* Random content valid for the kind: ternary codes 0..2, finite f16 in
- * (-1, 1), q8_0 blocks with a small scale. */
+ * (-1, 1), q8_0 blocks with a small scale.  A 1 MB random pattern (a
+ * whole number of q8_0 blocks) repeated: speed does not depend on it. */
 static void fill(uint8_t *p, size_t n, int kind, size_t row_bytes)
 {
+	const size_t pat = (size_t)34 << 15;
 	size_t i;
 
+	if (n > pat) {
+		fill(p, pat, kind, row_bytes);
+		for (i = pat; i < n; i += pat)
+			memcpy(p + i, p, BN_MIN(pat, n - i));
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		uint32_t v = rnd();
 		if (kind <= 1)
