@@ -181,12 +181,15 @@ static void lin_one(struct bn_state *s, const struct bn_tlin *l, float *y0, int 
 	else
 		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, T, nb,
 			      acc, (size_t)l->out);
+	/* the sums sit where their floats go: read each as int32 through
+	 * memcpy (one pointer, so the loop vectorises), write the float */
 	for (t = 0; t < T; t++) {
-		float inv = s->xs[t], sc = l->scale;
-		const int32_t *a = acc + (size_t)t * l->out;
-		float *y = y0 + (size_t)t * l->out;
-		for (r = r0; r < r1; r++)
-			y[r] = (float)a[r] / inv * sc;
+		float inv = s->xs[t], sc = l->scale, *y = y0 + (size_t)t * l->out;
+		for (r = r0; r < r1; r++) {
+			int32_t a;
+			memcpy(&a, &y[r], sizeof(a));
+			y[r] = (float)a / inv * sc;
+		}
 	}
 }
 
@@ -259,10 +262,10 @@ static void att_run(void *arg, int ith, int nth)
 		}
 		memset(o, 0, (size_t)hd * sizeof(*o));
 		for (jj = 0; jj <= p; jj++) {
-			const float *v = vc + (size_t)jj * s->kvd + kvh * hd;
-			float wgt = att[jj] / sum;
-			for (d = 0; d < hd; d++)
-				o[d] += wgt * v[d];
+			const float *restrict v = vc + (size_t)jj * s->kvd + kvh * hd;
+			float *restrict od = o, wgt = att[jj] / sum;
+			for (d = 0; d < hd; d++)	/* elementwise: vectorises, same result */
+				od[d] += wgt * v[d];
 		}
 	}
 }
