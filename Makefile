@@ -49,7 +49,7 @@ all: $(BINS) $(DEMO)
 
 # Per-ISA flags: only these objects may use the wider instructions.
 $(O)/kernels/avx2.o: KFLAGS = -mavx2 -mfma -mf16c
-$(O)/kernels/avx512.o: KFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mfma -mf16c
+$(O)/kernels/avx512.o: KFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mgfni -mfma -mf16c
 $(O)/kernels/neon.o: KFLAGS = -march=armv8.2-a+dotprod+fp16
 # The forward pass's elementwise loops (scaling, attention) vectorise only
 # with epilogues, which -O2's very-cheap cost model refuses; vectorising

@@ -18,10 +18,11 @@ static int supported(const struct bn_kernels *k)
 	if (k == &bn_kernels_avx2)	/* Haswell+, Zen+ */
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
 		       __builtin_cpu_supports("f16c");
-	if (k == &bn_kernels_avx512)	/* Ice Lake+, Zen 4+: BW/VL + VNNI */
+	if (k == &bn_kernels_avx512)	/* Ice Lake+, Zen 4+: BW/VL + VNNI + GFNI */
 		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-		       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c");
+		       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
+		       __builtin_cpu_supports("gfni");
 #endif
 #if defined(__aarch64__)
 	if (k == &bn_kernels_neon)	/* Armv8.2+ with dot product (Graviton2+, Apple M1+) */
