@@ -265,7 +265,8 @@ int main(int argc, char **argv)
 	bn_recs_print(stdout, fmt, &rs);
 	cli_check_stdout();
 	if (plot)
-		plot_svg(plot, ktab[0]->name, th, nth, maxth, bw, kb, nk, res, nres,
+		plot_svg(plot, nkt > 1 ? bn_kernels_get()->name : ktab[0]->name, th, nth, maxth, bw,
+			 kb, nk, res, nres,
 			 model ? bn_bench_decode_ops(&m) : 0, bytes);
 	if (model)
 		bn_model_close(&m);

@@ -20,7 +20,7 @@
 
 static const char *const colors[] = {
 	"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
-	"#17becf", "#bcbd22", "#7f7f7f",
+	"#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#843c39", "#7b4173",
 };
 
 struct axes { double x0, x1, y0, y1; };	/* log10 ranges */
@@ -70,7 +70,7 @@ int bn_roofline_svg(FILE *fp, const char *title, const struct bn_roof_line *line
 	struct axes a = { -1, 4, 0, 0 };
 	double ymin = 1e300, ymax = 0, cmin = 1e300, bmax = 0, e;
 	char b1[32], lab[160];
-	int i;
+	int i, nbw = 0;
 
 	for (i = 0; i < nl; i++) {
 		if (!(lines[i].value > 0))
@@ -82,17 +82,17 @@ int bn_roofline_svg(FILE *fp, const char *title, const struct bn_roof_line *line
 		ymax = fmax(ymax, lines[i].is_bw ? lines[i].value * 1e4 : lines[i].value);
 		ymin = fmin(ymin, lines[i].is_bw ? lines[i].value * 0.1 : lines[i].value);
 	}
+	if (cmin < 1e300)	/* bandwidth lines end at the compute roof */
+		ymax = fmin(ymax, cmin * 3);
 	for (i = 0; i < np; i++)
 		if (pts[i].ops_per_s > 0 && pts[i].intensity > 0) {
-			ymax = fmax(ymax, pts[i].ops_per_s);
+			ymax = fmax(ymax, pts[i].ops_per_s * 3);
 			ymin = fmin(ymin, pts[i].ops_per_s);
 			a.x0 = fmin(a.x0, floor(log10(pts[i].intensity)));
 			a.x1 = fmax(a.x1, ceil(log10(pts[i].intensity) + 0.3));
 		}
 	if (!(ymax > 0))
 		ymin = 1e9, ymax = 1e12;
-	if (cmin < 1e300)
-		ymax = fmin(ymax, cmin * 3);
 	a.y0 = floor(log10(ymin));
 	a.y1 = ceil(log10(ymax));
 	if (a.y1 <= a.y0)
@@ -144,8 +144,10 @@ int bn_roofline_svg(FILE *fp, const char *title, const struct bn_roof_line *line
 			i % 2 ? " stroke-dasharray=\"6 4\"" : "");
 		snprintf(lab, sizeof(lab), "%s: %s%s", lines[i].label, si(v, b1, sizeof(b1)),
 			 lines[i].is_bw ? "B/s" : "op/s");
-		if (lines[i].is_bw)
-			text(fp, px(&a, xa * 3) + 4, py(&a, ya * 3) - 6, "start", 12, lab);
+		if (lines[i].is_bw) {	/* labels of several lines a decade apart */
+			double f = 3 * pow(10, nbw++);
+			text(fp, px(&a, xa * f) + 4, py(&a, ya * f) - 6, "start", 12, lab);
+		}
 		else
 			text(fp, W - MR - 6, py(&a, v) - 6, "end", 12, lab);
 	}
