@@ -1,6 +1,8 @@
 /* threads.c - persistent pthread pool with a generation-counter start
- * and an atomic countdown finish.  Workers spin for a short while, then
- * block on a condition variable, so an idle pool costs no CPU. */
+ * and an atomic countdown finish (bn_pool_run), or items claimed from an
+ * atomic (generation, next item) word and a count of finished items
+ * (bn_pool_run_items).  Workers spin for a short while, then block on a
+ * condition variable, so an idle pool costs no CPU. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -2,8 +2,10 @@
  *
  * One threading contract (ggml's): a parallel job is fn(arg, ith, nth) and
  * splits its own rows.  bn_pool_run() runs fn on all nth threads (the caller
- * is thread 0) and returns when all are done.  Workers spin briefly on an
- * atomic generation counter before sleeping, so per-layer dispatch is cheap. */
+ * is thread 0) and returns when all are done; bn_pool_run_items() hands out
+ * work items dynamically instead (the forward pass uses it).  Workers spin
+ * briefly on an atomic generation counter before sleeping, so per-layer
+ * dispatch is cheap. */
 #ifndef BN_THREADS_H
 #define BN_THREADS_H
 
