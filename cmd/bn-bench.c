@@ -1,34 +1,275 @@
-/* bn-bench - measure prompt and generation throughput (not built yet). */
+/* bn-bench - prompt and generation throughput, kernel speeds against the
+ * machine's memory bandwidth, and a roofline chart (docs/bn-bench.1).
+ * The measurements are in lib/bench*.c; this file parses options, runs
+ * the combinations and prints the records. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
+#include "bench.h"
+#include "bench_out.h"
 #include "cli.h"
+#include "file.h"
+#include "threads.h"
+
+#define MAXL 16
+#define MAXK 64
 
 static void usage(FILE *fp)
 {
 	fprintf(fp, "Usage: bn-bench [OPTIONS] -m MODEL\n"
-		"measure prompt and generation throughput.\n\n"
-		"  -h, --help     show this help and exit\n"
-		"  -V, --version  show the version and exit\n");
+		"       bn-bench --kernels all|NAME [OPTIONS] [-m MODEL]\n"
+		"measure prompt processing (ppN) and generation (tgN) speed like llama-bench,\n"
+		"and the kernels against the memory bandwidth measured in the same run.\n\n"
+		"  -m, --model FILE        model to run (bn GGUF)\n"
+		"  -p, --n-prompt LIST     prompt lengths, one batch each (default 128; 0 = none)\n"
+		"  -n, --n-gen LIST        tokens generated one at a time (default 32; 0 = none)\n"
+		"  -t, --threads LIST      thread counts (default: all CPUs)\n"
+		"  -r, --repetitions N     timed runs per test (default 5)\n"
+		"  -b, --batch-size N      tokens per forward chunk (default 512)\n"
+		"  -o, --output FORMAT     md (default), csv, json or jsonl\n"
+		"      --kernels all|NAME  time every kernel table (all) or one, and the\n"
+		"                          read bandwidth; with -m, decode against it\n"
+		"      --plot FILE.svg     write a roofline chart (implies --kernels)\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show the version and exit\n"
+		"LIST is a comma-separated list of numbers, e.g. -t 1,2.\n");
 }
+
+static int parse_list(const char *s, int *v, long long lo, long long hi, const char *opt)
+{
+	char buf[256], *tok, *save;
+	int n = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		usage_error("option %s: list too long", opt);
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == MAXL)
+			usage_error("option %s: at most %d values", opt, MAXL);
+		v[n++] = (int)cli_int(tok, lo, hi, opt);
+	}
+	if (!n)
+		usage_error("option %s: empty list", opt);
+	return n;
+}
+
+static void model_type(const struct bn_model *m, char *buf, size_t n)
+{
+	double p = bn_bench_params(m);
+
+	snprintf(buf, n, p >= 1e9 ? "bitnet-b1.58 %.1fB T2 %s head" : "bitnet-b1.58 %.0fM T2 %s head", p >= 1e9 ? p / 1e9 : p / 1e6,
+		 bn_ttype_name(m->head.type));
+}
+
+/* Open, build a state and evaluate one token: load to first token. */
+static double load(struct bn_model *m, const char *path, int nth)
+{
+	struct bn_errbuf eb;
+	struct bn_pool *pool = NULL;
+	struct bn_state *st;
+	double t = bn_bench_now();
+	int32_t tok = 0;
+	int rc;
+
+	if ((rc = bn_model_open(m, path, &eb)) < 0)
+		die_err(rc, &eb);
+	if (bn_pool_new(&pool, nth) < 0)
+		die("out of memory");
+	if ((rc = bn_state_new(&st, m, 8, 1, pool, &eb)) < 0 ||
+	    (rc = bn_eval(st, &tok, 1, BN_LOGITS_LAST, NULL, NULL, &eb)) < 0)
+		die_err(rc, &eb);
+	t = bn_bench_now() - t;
+	bn_state_free(st);
+	bn_pool_free(pool);
+	return t * 1e9;
+}
+
+/* The roofline of the first kernel table at the largest thread count. */
+static void plot_svg(const char *path, const char *kname, const int *th, int nth, int maxth,
+		     const double *bw, const struct bn_kbench *kb, int nk,
+		     const struct bn_bench_result *res, int nres, double ops, double bytes)
+{
+	struct bn_roof_line lines[3];
+	struct bn_roof_point pts[64];
+	static char llab[3][64], plab[64][96];
+	struct bn_out out;
+	struct bn_errbuf eb;
+	char title[160];
+	double peak = 0;
+	int nl = 0, np = 0, i, rc;
+
+	for (i = 0; i < nth && nl < 2; i++)
+		if ((i == 0 && th[i] != maxth) || (th[i] == maxth && (!nl || th[0] != maxth))) {
+			snprintf(llab[nl], sizeof(llab[nl]), "read, %d thread%s", th[i],
+				 th[i] > 1 ? "s" : "");
+			lines[nl] = (struct bn_roof_line){ llab[nl], bw[i], 1 };
+			nl++;
+		}
+	for (i = 0; i < nk && np < 48; i++) {
+		double v = kb[i].ops / kb[i].seconds;
+		if (kb[i].n_threads != maxth || strcmp(kb[i].kernels, kname))
+			continue;
+		if (!strcmp(kb[i].kernel, "gemm_t2"))
+			peak = BN_MAX(peak, v);
+		snprintf(plab[np], sizeof(plab[np]), "%s %s", kb[i].kernel, kb[i].shape);
+		pts[np] = (struct bn_roof_point){ plab[np], kb[i].ops / kb[i].bytes, v };
+		np++;
+	}
+	if (peak > 0)
+		lines[nl++] = (struct bn_roof_line){ "int8 compute (best gemm_t2)", peak, 0 };
+	for (i = 0; i < nres && ops > 0 && np < 64; i++) {
+		if (res[i].n_threads != maxth)
+			continue;
+		snprintf(plab[np], sizeof(plab[np]), "end to end %.31s", res[i].test);
+		pts[np] = (struct bn_roof_point){ plab[np],
+			ops / bytes * (res[i].n_prompt ? res[i].n_prompt : 1), ops * res[i].avg_ts };
+		np++;
+	}
+	snprintf(title, sizeof(title), "bn roofline (%s kernels, %d thread%s)", kname, maxth,
+		 maxth > 1 ? "s" : "");
+	if ((rc = bn_out_open(&out, path, &eb)) < 0)
+		die_err(rc, &eb);
+	if (bn_roofline_svg(out.fp, title, lines, nl, pts, np) < 0) {
+		bn_out_abort(&out);
+		die("%s: write error", path);
+	}
+	if ((rc = bn_out_commit(&out, &eb)) < 0)
+		die_err(rc, &eb);
+}
+
+enum { O_KERNELS = 256, O_PLOT };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "n-prompt", required_argument, NULL, 'p' },
+		{ "n-gen", required_argument, NULL, 'n' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "repetitions", required_argument, NULL, 'r' },
+		{ "batch-size", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "kernels", required_argument, NULL, O_KERNELS },
+		{ "plot", required_argument, NULL, O_PLOT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
-	int c;
+	int pp[MAXL] = { 128 }, tg[MAXL] = { 32 }, th[MAXL], npp = 1, ntg = 1, nth = 1;
+	int reps = 5, batch = 512, c, i, j, nk = 0, nkt = 0, maxth = 0;
+	const char *model = NULL, *kname = NULL, *plot = NULL;
+	const struct bn_kernels *ktab[8];
+	static struct bn_bench_result res[2 * MAXL * MAXL];
+	static struct bn_kbench kb[8 * MAXL * 16];
+	double bw[MAXL] = { 0 }, bytes = 0, load_ns = 0;
+	struct bn_model m;
+	struct bn_recs rs = { 0 };
+	struct bn_errbuf eb;
+	enum bn_fmt fmt = BN_FMT_MD;
+	int nres = 0, rc;
 
 	cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	th[0] = bn_ncpu();
+	while ((c = getopt_long(argc, argv, "m:p:n:t:r:b:o:hV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'm': model = optarg; break;
+		case 'p': npp = parse_list(optarg, pp, 0, 1 << 20, "-p"); break;
+		case 'n': ntg = parse_list(optarg, tg, 0, 1 << 20, "-n"); break;
+		case 't': nth = parse_list(optarg, th, 1, 1024, "-t"); break;
+		case 'r': reps = (int)cli_int(optarg, 1, BN_BENCH_MAX_REPS, "-r"); break;
+		case 'b': batch = (int)cli_int(optarg, 1, 1 << 20, "-b"); break;
+		case 'o':
+			if (bn_fmt_parse(optarg, &fmt) < 0)
+				usage_error("unknown output format '%s' (md, csv, json, jsonl)", optarg);
+			break;
+		case O_KERNELS: kname = optarg; break;
+		case O_PLOT: plot = optarg; break;
 		case 'h': usage(stdout); return close_stdout();
 		case 'V': print_version();
 		default: fprintf(stderr, "Try '%s --help' for more information.\n", argv0); return 2;
 		}
 	}
-	die("not implemented yet");
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (plot && !kname)
+		kname = bn_kernels_get()->name;
+	if (!model && !kname)
+		usage_error("no model given (-m MODEL)");
+	if (kname && !strcmp(kname, "all")) {
+		nkt = bn_kernels_all(ktab, (int)BN_LEN(ktab));
+	} else if (kname) {
+		if (!(ktab[0] = bn_kernels_find(kname)))
+			usage_error("unknown or unsupported kernel table '%s'", kname);
+		nkt = 1;
+	}
+	for (i = 0; i < nth; i++)
+		maxth = BN_MAX(maxth, th[i]);
+	if (model) {
+		struct bn_bench_info in;
+		char cpu[256], type[128];
+		struct stat st;
+		load_ns = load(&m, model, maxth);
+		bn_bench_cpu_name(cpu, sizeof(cpu));
+		model_type(&m, type, sizeof(type));
+		in.model_filename = model;
+		in.model_type = type;
+		in.cpu_info = cpu;
+		in.kernels = bn_kernels_get()->name;
+		in.model_size = stat(model, &st) == 0 ? (long long)st.st_size : (long long)m.file_size;
+		in.n_params = bn_bench_params(&m);
+		in.load_ns = load_ns;
+		bytes = bn_bench_decode_bytes(&m);
+		for (i = 0; i < nth; i++) {
+			struct bn_pool *pool;
+			if (bn_pool_new(&pool, th[i]) < 0)
+				die("out of memory");
+			for (j = 0; j < npp + ntg; j++) {
+				int p = j < npp ? pp[j] : 0, g = j < npp ? 0 : tg[j - npp];
+				if (!p && !g)
+					continue;
+				if ((rc = bn_bench_tokens(&m, pool, p, g, batch, reps, &res[nres], &eb)) < 0)
+					die_err(rc, &eb);
+				bn_bench_rec_test(&rs, &in, &res[nres++]);
+			}
+			bn_pool_free(pool);
+		}
+	}
+	for (i = 0; i < nth && nkt; i++) {
+		struct bn_pool *pool;
+		if (bn_pool_new(&pool, th[i]) < 0)
+			die("out of memory");
+		if ((rc = bn_bench_read_bw(pool, (size_t)512 << 20, 5, &bw[i], &eb)) < 0)
+			die_err(rc, &eb);
+		for (j = 0; j < nkt; j++) {
+			rc = bn_bench_kernels(ktab[j], model ? &m : NULL, pool, reps, pp[0] ? pp[0] : 128,
+					      kb + nk, (int)BN_LEN(kb) - nk, &eb);
+			if (rc < 0)
+				die_err(rc, &eb);
+			nk += rc;
+		}
+		bn_pool_free(pool);
+	}
+	for (i = 0; i < nk; i++)
+		bn_bench_rec_kernel(&rs, &kb[i]);
+	for (i = 0; i < nth && nkt; i++)
+		bn_bench_rec_bw(&rs, th[i], bw[i]);
+	for (i = 0; i < nres && nkt; i++)
+		for (j = 0; j < nth; j++)
+			if (res[i].n_gen && res[i].n_threads == th[j])
+				bn_bench_rec_roof(&rs, &res[i], bytes, bw[j]);
+	if (rs.err)
+		die("out of memory");
+	bn_recs_print(stdout, fmt, &rs);
+	cli_check_stdout();
+	if (plot)
+		plot_svg(plot, nkt > 1 ? bn_kernels_get()->name : ktab[0]->name, th, nth, maxth, bw,
+			 kb, nk, res, nres,
+			 model ? bn_bench_decode_ops(&m) : 0, bytes);
+	if (model)
+		bn_model_close(&m);
+	bn_recs_free(&rs);
+	return close_stdout();
 }

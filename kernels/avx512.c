@@ -1,4 +1,4 @@
-/* avx512.c - kernels for AVX-512 F/BW/VL/DQ + VNNI (Ice Lake+, Zen 4+).
+/* avx512.c - kernels for AVX-512 F/BW/VL/DQ + VNNI + GFNI (Ice Lake+, Zen 4+).
  *
  * Ternary products use vpdpbusd (u8 x s8 -> s32, four products per lane) on
  * the unsigned codes c = w + 1 and the int8 activations, and subtract the
@@ -12,7 +12,8 @@
  *     c01 = W & {0x03 x32 | 0x0c x32}         codes of x[0..32) and 4*codes of x[32..64)
  *     c23 = (W >> 4) & {0x03 x32 | 0x0c x32}  codes of x[64..96) and 4*codes of x[96..128)
  * (the 16-bit shift moves no set bit across a byte: the mask keeps bits
- * 0-3 of each byte, which come from bits 4-7 of the same byte), so one block
+ * 0-3 of each byte, which come from bits 4-7 of the same byte; c23 is
+ * computed in gemv_t2 by one GFNI affine transform instead), so one block
  * is two vpdpbusd against the contiguous 64-byte halves of x.  The upper
  * eight int32 lanes of every accumulator therefore hold 4x their true
  * value; each of those lanes is a sum of products (4c)*x, a multiple of 4,
@@ -42,6 +43,16 @@ INLINE __m512i code_mask(void)
 	return _mm512_inserti64x4(_mm512_set1_epi8(0x03), _mm256_set1_epi8(0x0c), 1);
 }
 
+/* GF(2) affine bit matrices (one per 64-bit lane) for c23: result bit i is
+ * the parity of (byte AND matrix byte 7-i), so in the lower half bits 4,5
+ * move to 1:0 and in the upper half bits 6,7 move to 3:2 - the shift and
+ * mask of the layout above in one instruction. */
+INLINE __m512i code_affine(void)
+{
+	return _mm512_inserti64x4(_mm512_set1_epi64(0x1020000000000000ll),
+				  _mm256_set1_epi64x(0x0000408000000000ll), 1);
+}
+
 /* Codes of one block: c01 pairs with x[0..64), c23 with x[64..128). */
 INLINE void codes(const uint8_t *w, __m512i m, __m512i *c01, __m512i *c23)
 {
@@ -49,6 +60,17 @@ INLINE void codes(const uint8_t *w, __m512i m, __m512i *c01, __m512i *c23)
 
 	*c01 = _mm512_and_si512(wb, m);
 	*c23 = _mm512_and_si512(_mm512_srli_epi16(wb, 4), m);
+}
+
+/* The same with c23 from the affine transform: one instruction fewer,
+ * which makes gemv_t2 about 20% faster in cache on Zen 4; gemm_t2, with
+ * a different instruction mix, measured 10% slower with it. */
+INLINE void codes_gf(const uint8_t *w, __m512i m, __m512i a, __m512i *c01, __m512i *c23)
+{
+	__m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)w));
+
+	*c01 = _mm512_and_si512(wb, m);
+	*c23 = _mm512_gf2p8affine_epi64_epi8(wb, a, 0);
 }
 
 /* Sum of the nb*128 activations (|sum| <= 2^28, see above). */
@@ -80,10 +102,15 @@ INLINE __m128i reduce4(__m512i a, __m512i b, __m512i c, __m512i d)
 /* Four rows at a time, two accumulators per row (short dependency chains);
  * the activations are loaded once per block for all four rows.  Rows past
  * r1 repeat the last row and are not stored. */
+/* Software prefetch PF_DIST bytes ahead of the four rows in flight: the
+ * rows of a group are contiguous, so the group loop walks the matrix in
+ * order, but four interleaved 32-byte streams of short rows defeat the
+ * hardware prefetcher (measured: 8 GB/s from DRAM without, 20 with). */
+#define PF_DIST 8192
 static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 		    const int8_t *x, int nb, int32_t *y)
 {
-	const __m512i m = code_mask();
+	const __m512i m = code_mask(), a = code_affine();
 	__m128i sx;
 	int r, b, k;
 
@@ -102,10 +129,13 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 		for (b = 0; b < nb; b++) {
 			__m512i x01 = _mm512_loadu_si512(x + 128 * b);
 			__m512i x23 = _mm512_loadu_si512(x + 128 * b + 64);
+			const char *pf = (const char *)wr[0] + PF_DIST + 128 * b;
+			_mm_prefetch(pf, _MM_HINT_T0);
+			_mm_prefetch(pf + 64, _MM_HINT_T0);
 #pragma GCC unroll 4
 			for (k = 0; k < 4; k++) {
 				__m512i c01, c23;
-				codes(wr[k] + 32 * b, m, &c01, &c23);
+				codes_gf(wr[k] + 32 * b, m, a, &c01, &c23);
 				acc[k][0] = _mm512_dpbusd_epi32(acc[k][0], c01, x01);
 				acc[k][1] = _mm512_dpbusd_epi32(acc[k][1], c23, x23);
 			}

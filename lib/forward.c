@@ -16,7 +16,6 @@ struct bn_state {
 	float *xn;			/* [B][max(dim, qd, ffn)] normalized input */
 	int8_t *xq;			/* [B][npad] quantized activations */
 	float *xs;			/* [B] activation scales s */
-	int32_t *acc;			/* [B][max_out] integer products */
 	float *q, *ao;			/* [B][qd] */
 	float *g, *u;			/* [B][ffn] */
 	float *kb, *vb;			/* [B][kvd] new keys and values */
@@ -105,7 +104,6 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 	s->xn = zalloc(B * w, 4, &bad);
 	s->xq = zalloc(B * s->npad, 1, &bad);
 	s->xs = zalloc(B, 4, &bad);
-	s->acc = zalloc(B * maxout, 4, &bad);
 	s->q = zalloc(B * s->qd, 4, &bad);
 	s->ao = zalloc(B * s->qd, 4, &bad);
 	s->g = zalloc(B * c->ffn_dim, 4, &bad);
@@ -136,7 +134,7 @@ void bn_state_free(struct bn_state *s)
 {
 	if (!s)
 		return;
-	free(s->x); free(s->xn); free(s->xq); free(s->xs); free(s->acc);
+	free(s->x); free(s->xn); free(s->xq); free(s->xs);
 	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc);
 	free(s->att); free(s->inv_freq); free(s->cosv); free(s->sinv); free(s->hn);
 	free(s->logits); free(s->tok);
@@ -145,6 +143,10 @@ void bn_state_free(struct bn_state *s)
 
 int bn_state_pos(const struct bn_state *s) { return s->pos; }
 int bn_state_ctx(const struct bn_state *s) { return s->n_ctx; }
+size_t bn_state_kv_bytes(const struct bn_state *s)
+{
+	return 2 * (size_t)s->m->cfg.n_layers * s->n_ctx * s->kvd * sizeof(float);
+}
 int bn_state_eval_pos(const struct bn_state *s) { return s->pos0; }
 int bn_state_vocab(const struct bn_state *s) { return s->m->cfg.n_vocab; }
 
@@ -184,37 +186,80 @@ static void rope(float *v, const float *cs, const float *sn, int d)
 
 /* ---- parallel jobs ---- */
 
+/* Up to three ternary linears sharing one quantized input, in one pool
+ * job of row chunks ("items", handed to whichever thread is free; the
+ * integer products are exact, so who computes a row changes nothing).
+ * With glu set (gate, up), an item covers the same rows of both and then
+ * forms relu(gate)^2 * up for them, into y[0]. */
 struct lin_job {
 	struct bn_state *s;
-	const struct bn_tlin *l;
-	int T;
-	float *y;			/* [T][l->out] */
+	const struct bn_tlin *l[3];
+	float *y[3];			/* [T][l->out] */
+	int n, T, glu;
+	int rows[3], first[3];		/* rows per item, first item of each */
 };
 
-/* Rows split across threads; each thread scales its own outputs. */
-static void lin_run(void *arg, int ith, int nth)
+/* Rows [r0, r1) of l for T tokens into y0: the integer sums are written
+ * where their floats go, then scaled in place. */
+static void lin_rows(struct bn_state *s, const struct bn_tlin *l, float *y0, int T, int r0,
+		     int r1)
 {
-	struct lin_job *j = arg;
-	struct bn_state *s = j->s;
-	const struct bn_tlin *l = j->l;
-	int r0, r1, t, r, nb = bn_t2_nb(l->in);
-	int32_t *acc = s->acc;
+	int t, r, nb = bn_t2_nb(l->in);
+	int32_t *acc = (int32_t *)(void *)y0;
 
-	bn_split(l->out, 16, ith, nth, &r0, &r1);
-	if (r0 >= r1)
-		return;
-	if (j->T == 1)
+	if (T == 1)
 		s->k->gemv_t2(l->w, l->row_bytes, r0, r1, s->xq, nb, acc + r0);
 	else
-		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, j->T, nb,
+		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, T, nb,
 			      acc, (size_t)l->out);
-	for (t = 0; t < j->T; t++) {
-		float inv = s->xs[t], sc = l->scale;
-		const int32_t *a = acc + (size_t)t * l->out;
-		float *y = j->y + (size_t)t * l->out;
-		for (r = r0; r < r1; r++)
-			y[r] = (float)a[r] / inv * sc;
+	/* read each sum as int32 through memcpy (one pointer, so the loop
+	 * vectorises), write the float */
+	for (t = 0; t < T; t++) {
+		float inv = s->xs[t], sc = l->scale, *y = y0 + (size_t)t * l->out;
+		for (r = r0; r < r1; r++) {
+			int32_t a;
+			memcpy(&a, &y[r], sizeof(a));
+			y[r] = (float)a / inv * sc;
+		}
 	}
+}
+
+static void lin_item(void *arg, int item, int ith)
+{
+	struct lin_job *j = arg;
+	int i = (j->glu ? 1 : j->n) - 1, r0, r1, t, r;
+
+	(void)ith;
+	while (i > 0 && item < j->first[i])
+		i--;
+	r0 = (item - j->first[i]) * j->rows[i];
+	r1 = BN_MIN(r0 + j->rows[i], j->l[i]->out);
+	lin_rows(j->s, j->l[i], j->y[i], j->T, r0, r1);
+	if (!j->glu)
+		return;
+	lin_rows(j->s, j->l[1], j->y[1], j->T, r0, r1);
+	for (t = 0; t < j->T; t++) {
+		float *g = j->y[0] + (size_t)t * j->l[0]->out, *u = j->y[1] + (size_t)t * j->l[0]->out;
+		for (r = r0; r < r1; r++) {
+			float v = g[r] > 0 ? g[r] : 0;
+			g[r] = v * v * u[r];
+		}
+	}
+}
+
+/* Items of about 64 KB of weights for one token (a few microseconds), a
+ * multiple of 16 rows; for many tokens, 64 rows. */
+static void run_lin(struct bn_state *s, struct lin_job *j)
+{
+	int i, items = 0, nl = j->glu ? 1 : j->n;
+
+	for (i = 0; i < nl; i++) {
+		int rows = j->T > 1 ? 64 : (int)BN_MAX(16, (65536 / j->l[i]->row_bytes) / 16 * 16);
+		j->rows[i] = rows;
+		j->first[i] = items;
+		items += (j->l[i]->out + rows - 1) / rows;
+	}
+	bn_pool_run_items(s->pool, lin_item, j, items);	/* with glu: gate rows, up follows */
 }
 
 /* Quantize T rows of n activations (stride ld) into s->xq / s->xs. */
@@ -228,9 +273,9 @@ static void quant_rows(struct bn_state *s, const float *x, int n, size_t ld, int
 
 static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
 {
-	struct lin_job j = { s, l, T, y };
+	struct lin_job j = { s, { l }, { y }, 1, T, 0, { 0 }, { 0 } };
 
-	bn_pool_run(s->pool, lin_run, &j);
+	run_lin(s, &j);
 }
 
 struct att_job {
@@ -238,18 +283,18 @@ struct att_job {
 	int layer, T;
 };
 
-static void att_run(void *arg, int ith, int nth)
+/* One item per (token, head); att is the running thread's scratch row. */
+static void att_item(void *arg, int i, int ith)
 {
 	struct att_job *j = arg;
 	struct bn_state *s = j->s;
 	const struct bn_config *c = &s->m->cfg;
-	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads, n = j->T * c->n_heads, i0, i1, i;
+	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads;
 	const float *kc = s->kc + (size_t)j->layer * s->n_ctx * s->kvd;
 	const float *vc = s->vc + (size_t)j->layer * s->n_ctx * s->kvd;
 	float *att = s->att + (size_t)ith * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
 
-	bn_split(n, 1, ith, nth, &i0, &i1);
-	for (i = i0; i < i1; i++) {
+	{
 		int t = i / c->n_heads, h = i % c->n_heads, kvh = h / grp, p = s->pos + t, jj, d;
 		const float *q = s->q + (size_t)t * s->qd + h * hd;
 		float *o = s->ao + (size_t)t * s->qd + h * hd, mx = -INFINITY, sum = 0;
@@ -264,10 +309,10 @@ static void att_run(void *arg, int ith, int nth)
 		}
 		memset(o, 0, (size_t)hd * sizeof(*o));
 		for (jj = 0; jj <= p; jj++) {
-			const float *v = vc + (size_t)jj * s->kvd + kvh * hd;
-			float wgt = att[jj] / sum;
-			for (d = 0; d < hd; d++)
-				o[d] += wgt * v[d];
+			const float *restrict v = vc + (size_t)jj * s->kvd + kvh * hd;
+			float *restrict od = o, wgt = att[jj] / sum;
+			for (d = 0; d < hd; d++)	/* elementwise: vectorises, same result */
+				od[d] += wgt * v[d];
 		}
 	}
 }
@@ -276,13 +321,21 @@ struct head_job {
 	struct bn_state *s;
 };
 
-static void head_run(void *arg, int ith, int nth)
+#define HEAD_ROWS 256		/* rows per item of the output head */
+
+static void head_item(void *arg, int item, int ith)
 {
 	struct bn_state *s = ((struct head_job *)arg)->s;
 	const struct bn_dense *hd = &s->m->head;
-	int dim = s->m->cfg.dim, r0, r1, r;
+	int dim = s->m->cfg.dim, r0 = item * HEAD_ROWS, r1, r;
 
-	bn_split(s->m->cfg.n_vocab, 64, ith, nth, &r0, &r1);
+	(void)ith;
+	r1 = BN_MIN(r0 + HEAD_ROWS, s->m->cfg.n_vocab);
+	if (hd->type == BN_TYPE_F16) {
+		s->k->gemv_f16((const uint16_t *)hd->w, hd->row_bytes / 2, r0, r1, s->hn, dim,
+			       s->logits + r0);
+		return;
+	}
 	for (r = r0; r < r1; r++) {
 		const uint8_t *w = hd->w + (size_t)r * hd->row_bytes;
 		switch (hd->type) {
@@ -310,9 +363,11 @@ static void layer(struct bn_state *s, int L, int T)
 	for (t = 0; t < T; t++)
 		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->attn_norm, c->dim, c->norm_eps);
 	quant_rows(s, s->xn, c->dim, w, T);
-	linear(s, &l->q, s->q, T);
-	linear(s, &l->k, s->kb, T);
-	linear(s, &l->v, s->vb, T);
+	{
+		struct lin_job j = { s, { &l->q, &l->k, &l->v }, { s->q, s->kb, s->vb }, 3, T, 0,
+				     { 0 }, { 0 } };
+		run_lin(s, &j);
+	}
 	for (t = 0; t < T; t++) {
 		const float *cs = s->cosv + (size_t)t * half, *sn = s->sinv + (size_t)t * half;
 		float *kn = s->kb + (size_t)t * s->kvd;
@@ -325,7 +380,7 @@ static void layer(struct bn_state *s, int L, int T)
 		memcpy(vc + (size_t)(s->pos + t) * s->kvd, s->vb + (size_t)t * s->kvd,
 		       (size_t)s->kvd * 4);
 	}
-	bn_pool_run(s->pool, att_run, &aj);
+	bn_pool_run_items(s->pool, att_item, &aj, T * c->n_heads);
 	for (t = 0; t < T; t++)
 		rmsnorm(s->xn + t * w, s->ao + (size_t)t * s->qd, l->attn_sub_norm, s->qd, c->norm_eps);
 	quant_rows(s, s->xn, s->qd, w, T);
@@ -337,16 +392,13 @@ static void layer(struct bn_state *s, int L, int T)
 	for (t = 0; t < T; t++)
 		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->ffn_norm, c->dim, c->norm_eps);
 	quant_rows(s, s->xn, c->dim, w, T);
-	linear(s, &l->gate, s->g, T);
-	linear(s, &l->up, s->u, T);
-	for (t = 0; t < T; t++) {
-		float *g = s->g + (size_t)t * c->ffn_dim, *u = s->u + (size_t)t * c->ffn_dim;
-		for (i = 0; i < c->ffn_dim; i++) {
-			float r = g[i] > 0 ? g[i] : 0;
-			g[i] = r * r * u[i];
-		}
-		rmsnorm(s->xn + t * w, g, l->ffn_sub_norm, c->ffn_dim, c->norm_eps);
+	{
+		struct lin_job j = { s, { &l->gate, &l->up }, { s->g, s->u }, 2, T, 1, { 0 }, { 0 } };
+		run_lin(s, &j);
 	}
+	for (t = 0; t < T; t++)
+		rmsnorm(s->xn + t * w, s->g + (size_t)t * c->ffn_dim, l->ffn_sub_norm, c->ffn_dim,
+			c->norm_eps);
 	quant_rows(s, s->xn, c->ffn_dim, w, T);
 	linear(s, &l->down, s->y, T);
 	for (i = 0; i < T * c->dim; i++)
@@ -375,7 +427,8 @@ static int chunk(struct bn_state *s, const int32_t *tok, int T, int base,
 		if (mode == BN_LOGITS_NONE || (mode == BN_LOGITS_LAST && (!last_chunk || t != T - 1)))
 			continue;
 		rmsnorm(s->hn, s->x + (size_t)t * c->dim, s->m->out_norm, c->dim, c->norm_eps);
-		bn_pool_run(s->pool, head_run, &hj);
+		bn_pool_run_items(s->pool, head_item, &hj,
+				  (c->n_vocab + HEAD_ROWS - 1) / HEAD_ROWS);
 		if (fn)
 			rc = fn(ctx, base + t, s->logits);
 	}

@@ -32,6 +32,8 @@ int bn_state_pos(const struct bn_state *s);
 /* Forget the cache from position pos on (0 = start a new sequence). */
 void bn_state_rewind(struct bn_state *s, int pos);
 int bn_state_ctx(const struct bn_state *s);
+/* Bytes of KV cache allocated. */
+size_t bn_state_kv_bytes(const struct bn_state *s);
 int bn_state_vocab(const struct bn_state *s);
 /* Position of tok[0] of the bn_eval call in progress (for logits callbacks). */
 int bn_state_eval_pos(const struct bn_state *s);

@@ -1,6 +1,8 @@
 /* threads.c - persistent pthread pool with a generation-counter start
- * and an atomic countdown finish.  Workers spin for a short while, then
- * block on a condition variable, so an idle pool costs no CPU. */
+ * and an atomic countdown finish (bn_pool_run), or items claimed from an
+ * atomic (generation, next item) word and a count of finished items
+ * (bn_pool_run_items).  Workers spin for a short while, then block on a
+ * condition variable, so an idle pool costs no CPU. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -11,6 +13,19 @@
 
 #define SPIN 20000
 
+/* A polite busy-wait step: PAUSE on x86 frees the pipeline for the other
+ * thread of the core and saves power; elsewhere a compiler barrier. */
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 struct bn_pool {
 	int nth;
 	pthread_t *tid;
@@ -18,13 +33,43 @@ struct bn_pool {
 	pthread_cond_t cv;
 	bn_job_fn fn;
 	void *arg;
+	_Atomic(bn_item_fn) ifn; /* the current items job */
+	_Atomic(void *) iarg;
+	atomic_int n_items;
+	atomic_ullong claim;	/* gen << 32 | next item (items jobs) */
+	atomic_int done;	/* items finished */
 	atomic_uint gen;	/* bumped for each job */
+	atomic_uint sgen;	/* generation of the last bn_pool_run job */
 	atomic_int pending;	/* workers still running the current job */
 	atomic_int quit;
 	int sleepers;		/* protected by mu */
 };
 
 struct worker { struct bn_pool *p; int ith; };
+
+/* Claim and run items of job g until none is left or the job is over.
+ * A late thread may read the description of a later job; but the main
+ * thread moves the claim word to the new generation before it writes
+ * that description (release fence / acquire fence below), so such a
+ * thread then sees a foreign generation in the claim word and stops. */
+static void items(struct bn_pool *p, unsigned g, int ith)
+{
+	bn_item_fn fn = atomic_load_explicit(&p->ifn, memory_order_relaxed);
+	void *arg = atomic_load_explicit(&p->iarg, memory_order_relaxed);
+	int n = atomic_load_explicit(&p->n_items, memory_order_relaxed);
+
+	atomic_thread_fence(memory_order_acquire);
+	for (;;) {
+		unsigned long long c = atomic_load_explicit(&p->claim, memory_order_relaxed);
+		if ((unsigned)(c >> 32) != g || (int)(c & 0xffffffffu) >= n)
+			return;
+		if (atomic_compare_exchange_weak_explicit(&p->claim, &c, c + 1, memory_order_acq_rel,
+							  memory_order_relaxed)) {
+			fn(arg, (int)(c & 0xffffffffu), ith);
+			atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+		}
+	}
+}
 
 static void *worker_main(void *v)
 {
@@ -41,6 +86,7 @@ static void *worker_main(void *v)
 				break;
 			if (atomic_load(&p->quit))
 				return NULL;
+			relax();
 		}
 		if (i == SPIN) {
 			pthread_mutex_lock(&p->mu);
@@ -53,6 +99,10 @@ static void *worker_main(void *v)
 		if (atomic_load(&p->quit))
 			return NULL;
 		seen = g;
+		if (atomic_load(&p->sgen) != g) {	/* an items job, maybe over */
+			items(p, g, w.ith);
+			continue;
+		}
 		p->fn(p->arg, w.ith, p->nth);
 		atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
 	}
@@ -112,6 +162,8 @@ int bn_pool_size(const struct bn_pool *p)
 
 void bn_pool_run(struct bn_pool *p, bn_job_fn fn, void *arg)
 {
+	int i;
+
 	if (!p || p->nth == 1) {
 		fn(arg, 0, 1);
 		return;
@@ -119,14 +171,53 @@ void bn_pool_run(struct bn_pool *p, bn_job_fn fn, void *arg)
 	p->fn = fn;
 	p->arg = arg;
 	atomic_store(&p->pending, p->nth - 1);
+	atomic_store(&p->sgen, atomic_load(&p->gen) + 1);
 	pthread_mutex_lock(&p->mu);
 	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
 	if (p->sleepers)
 		pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	fn(arg, 0, p->nth);
-	while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
-		sched_yield();
+	/* spin first (the workers finish within microseconds of each other
+	 * when the split is even), then give the CPU away */
+	for (i = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) {
+		if (i < SPIN)
+			relax();
+		else
+			sched_yield();
+	}
+}
+
+void bn_pool_run_items(struct bn_pool *p, bn_item_fn fn, void *arg, int n_items)
+{
+	unsigned g;
+	int i;
+
+	if (!p || p->nth == 1) {
+		for (i = 0; i < n_items; i++)
+			fn(arg, i, 0);
+		return;
+	}
+	g = atomic_load(&p->gen) + 1;
+	atomic_store(&p->claim, (unsigned long long)g << 32);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&p->ifn, fn, memory_order_relaxed);
+	atomic_store_explicit(&p->iarg, arg, memory_order_relaxed);
+	atomic_store_explicit(&p->n_items, n_items, memory_order_relaxed);
+	atomic_store(&p->done, 0);
+	pthread_mutex_lock(&p->mu);
+	atomic_store_explicit(&p->gen, g, memory_order_release);
+	if (p->sleepers)
+		pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	items(p, g, 0);
+	for (i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_items; i++) {
+		if (i < SPIN)
+			relax();
+		else
+			sched_yield();
+	}
+	atomic_store_explicit(&p->ifn, NULL, memory_order_relaxed);
 }
 
 void bn_split(int n, int align, int ith, int nth, int *lo, int *hi)

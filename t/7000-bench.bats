@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# bn-bench: functional checks on the tiny synthetic model (no timing
+# assertions: the numbers depend on the machine and its load).
+bats_require_minimum_version 1.5.0
+load lib
+
+setup() {
+	bn-convert -q --synthetic tiny -o tiny.gguf
+}
+
+@test "md: one row per test and thread count, llama-bench columns" {
+	run bn-bench -m tiny.gguf -p 16 -n 4 -t 1,2 -r 2
+	assert_success
+	assert_line --index 0 --regexp '^\| model \| size \| params \| kernels \| threads \| test \| t/s \|'
+	[ "$(grep -c '| pp16 |' <<< "$output")" -eq 2 ]
+	[ "$(grep -c '| tg4 |' <<< "$output")" -eq 2 ]
+	assert_output --regexp '\| [0-9]+\.[0-9]+ ± [0-9]+\.[0-9]+ \|'
+}
+
+@test "csv: header and one line per test, scalar fields only" {
+	run bn-bench -m tiny.gguf -p 8,16 -n 0 -t 1 -r 2 -o csv
+	assert_success
+	assert_line --index 0 --partial "n_threads,n_prompt,n_gen,test_time,avg_ns,stddev_ns,avg_ts,stddev_ts,peak_rss"
+	[ "${#lines[@]}" -eq 3 ]
+	refute_output --partial samples_ns
+}
+
+@test "json: one array with every field and per-repetition samples" {
+	run bn-bench -m tiny.gguf -p 8 -n 4 -t 1 -r 3 -o json
+	assert_success
+	python3 - "$output" <<'EOF'
+import json, sys
+d = json.loads(sys.argv[1])
+assert len(d) == 2, d
+for r in d:
+    for k in ("build_commit", "cpu_info", "model_filename", "model_type", "model_size",
+              "model_n_params", "kernels", "n_batch", "n_threads", "n_prompt", "n_gen",
+              "test_time", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts", "peak_rss",
+              "load_ns", "samples_ns", "samples_ts"):
+        assert k in r, k
+    assert len(r["samples_ns"]) == 3 and len(r["samples_ts"]) == 3
+    assert r["avg_ts"] > 0 and r["peak_rss"] > 0
+assert d[0]["n_prompt"] == 8 and d[0]["n_gen"] == 0
+assert d[1]["n_prompt"] == 0 and d[1]["n_gen"] == 4
+EOF
+}
+
+@test "jsonl: one object per line" {
+	run bn-bench -m tiny.gguf -p 8 -n 4 -t 1,2 -r 1 -o jsonl
+	assert_success
+	[ "${#lines[@]}" -eq 4 ]
+	for l in "${lines[@]}"; do
+		python3 -c 'import json, sys; r = json.loads(sys.argv[1]); assert r["samples_ts"]' "$l"
+	done
+}
+
+@test "kernel mode: every table, read bandwidth, decode against the roofline" {
+	run bn-bench -m tiny.gguf -p 8 -n 4 -t 1 -r 1 --kernels all -o jsonl
+	assert_success
+	python3 - "$output" <<'EOF'
+import json, sys, subprocess
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+kern = [r for r in recs if "kernel" in r]
+names = {r["kernels"] for r in kern}
+assert "scalar" in names, names
+for k in ("gemv_t2", "gemm_t2", "gemv_f16", "dot_q8_0"):
+    assert any(r["kernel"] == k for r in kern), k
+assert all(r["gbps"] > 0 and r["gops"] > 0 for r in kern)
+assert any("read_bw_threads" in r and r["read_gbps"] > 0 for r in recs)
+roof = [r for r in recs if "roofline_fraction" in r]
+assert len(roof) == 1 and roof[0]["roofline_fraction"] > 0, roof
+EOF
+}
+
+@test "--kernels NAME without a model uses the 2B4T shapes" {
+	k=$(bn-bench --version | sed 's/.*kernels: \(.*\))/\1/')
+	run bn-bench --kernels "$k" -t 1 -r 1 -p 4 -o csv
+	assert_success
+	assert_output --partial "$k,gemv_t2,2560x2560,1,"
+	assert_output --partial "$k,gemv_t2,640x2560,1,"
+	assert_output --partial "$k,gemm_t2,4x6912x2560,1,"
+	assert_output --partial "$k,gemv_f16,128256x2560,1,"
+	assert_output --partial "$k,dot_q8_0,128256x2560,1,"
+}
+
+@test "--plot writes a valid SVG roofline" {
+	run bn-bench -m tiny.gguf -p 8 -n 4 -t 1 -r 1 --plot roof.svg
+	assert_success
+	[ -s roof.svg ]
+	if command -v xmllint >/dev/null; then
+		xmllint --noout roof.svg
+	else
+		python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' roof.svg
+	fi
+	grep -q '<svg xmlns="http://www.w3.org/2000/svg"' roof.svg
+	grep -q 'end to end tg4' roof.svg
+	grep -q 'read, 1 thread' roof.svg
+}
+
+@test "usage errors exit 2, failures exit 1" {
+	run -2 bn-bench
+	run -2 bn-bench -m tiny.gguf -o xml
+	run -2 bn-bench -m tiny.gguf -t 0
+	run -2 bn-bench -m tiny.gguf -p 1,x
+	run -2 bn-bench -m tiny.gguf --kernels nosuch
+	run -2 bn-bench -m tiny.gguf extra
+	run -1 bn-bench -m missing.gguf
+	run -1 bn-bench -m tiny.gguf -p 100000 -n 0
+	echo junk > bad.gguf
+	run -1 bn-bench -m bad.gguf
+}
+
+@test "a closed pipe ends quietly with status 0" {
+	run bash -c 'bn-bench -m tiny.gguf -p 8 -n 2 -t 1,2 -r 1 -o jsonl | head -1 >/dev/null; echo "${PIPESTATUS[0]}"'
+	assert_output 0
+}

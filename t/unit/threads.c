@@ -1,0 +1,81 @@
+/* threads.c - the pool: bn_pool_run gives every thread its index once,
+ * bn_pool_run_items runs every item exactly once, and thousands of short
+ * jobs of both kinds in a row (late workers racing the next job) lose or
+ * repeat nothing. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "threads.h"
+#include "unit.h"
+
+#define MAXI 4096
+
+struct items { atomic_int count[MAXI]; atomic_int bad_ith; int nth; };
+
+static void item_fn(void *arg, int item, int ith)
+{
+	struct items *j = arg;
+
+	atomic_fetch_add(&j->count[item], 1);
+	if (ith < 0 || ith >= j->nth)
+		atomic_fetch_add(&j->bad_ith, 1);
+}
+
+struct job { atomic_int seen[64]; atomic_int bad; };
+
+static void job_fn(void *arg, int ith, int nth)
+{
+	struct job *j = arg;
+
+	if (ith < 0 || ith >= nth || nth > 64)
+		atomic_fetch_add(&j->bad, 1);
+	else
+		atomic_fetch_add(&j->seen[ith], 1);
+}
+
+int main(void)
+{
+	static struct items it;
+	static struct job jb;
+	int nth, rep, i;
+
+	for (nth = 1; nth <= 4; nth++) {
+		struct bn_pool *p;
+		int wrong = 0, wrong_job = 0;
+
+		CHECK(bn_pool_new(&p, nth) == BN_OK && bn_pool_size(p) == nth, "pool of %d", nth);
+		for (rep = 0; rep < 3000; rep++) {
+			int n = rep % 7 == 0 ? 0 : rep % 97 + 1;
+			memset(&it, 0, sizeof(it));
+			it.nth = nth;
+			bn_pool_run_items(p, item_fn, &it, n);
+			for (i = 0; i < n; i++)
+				wrong += atomic_load(&it.count[i]) != 1;
+			wrong += atomic_load(&it.bad_ith) != 0;
+			if (rep % 3 == 0) {	/* a static job right after items */
+				memset(&jb, 0, sizeof(jb));
+				bn_pool_run(p, job_fn, &jb);
+				for (i = 0; i < nth; i++)
+					wrong_job += atomic_load(&jb.seen[i]) != 1;
+				wrong_job += atomic_load(&jb.bad) != 0;
+			}
+		}
+		CHECK(wrong == 0, "%d threads: 3000 item jobs, every item run exactly once", nth);
+		CHECK(wrong_job == 0, "%d threads: interleaved bn_pool_run jobs see each index once",
+		      nth);
+		memset(&it, 0, sizeof(it));
+		it.nth = nth;
+		bn_pool_run_items(p, item_fn, &it, MAXI);
+		for (i = 0, wrong = 0; i < MAXI; i++)
+			wrong += atomic_load(&it.count[i]) != 1;
+		CHECK(wrong == 0, "%d threads: %d items", nth, MAXI);
+		bn_pool_free(p);
+	}
+	memset(&it, 0, sizeof(it));
+	it.nth = 1;
+	bn_pool_run_items(NULL, item_fn, &it, 5);
+	CHECK(atomic_load(&it.count[0]) == 1 && atomic_load(&it.count[4]) == 1 &&
+	      atomic_load(&it.count[5]) == 0 && atomic_load(&it.bad_ith) == 0,
+	      "no pool: items run in the caller as thread 0");
+	return unit_done();
+}
