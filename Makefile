@@ -48,9 +48,12 @@ DEMO := $(O)/share/bn/demo.gguf
 all: $(BINS) $(DEMO)
 
 # Per-ISA flags: only these objects may use the wider instructions.
-$(O)/kernels/avx2.o: KFLAGS = -mavx2 -mfma -mf16c
-$(O)/kernels/avx512.o: KFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mgfni -mfma -mf16c
-$(O)/kernels/neon.o: KFLAGS = -march=armv8.2-a+dotprod+fp16
+KFLAGS_AVX2 = -mavx2 -mfma -mf16c
+KFLAGS_AVX512 = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mgfni -mfma -mf16c
+KFLAGS_NEON = -march=armv8.2-a+dotprod+fp16
+$(O)/kernels/avx2.o: KFLAGS = $(KFLAGS_AVX2)
+$(O)/kernels/avx512.o: KFLAGS = $(KFLAGS_AVX512)
+$(O)/kernels/neon.o: KFLAGS = $(KFLAGS_NEON)
 # The forward pass's elementwise loops (scaling, attention) vectorise only
 # with epilogues, which -O2's very-cheap cost model refuses; vectorising
 # elementwise float loops does not change results (no reassociation).
@@ -94,7 +97,7 @@ NEON_CFLAGS = -O2 -std=c11 -Wall -Wextra -Wno-unused-parameter -pthread -D_GNU_S
 $(NEON_UNIT): t/unit/kernels.c t/unit/unit.h kernels/kernels.h kernels/dispatch.c kernels/scalar.c \
 		kernels/neon.c lib/half.c lib/bn.h
 	@mkdir -p $(@D)
-	$(Q)$(CROSS)gcc $(NEON_CFLAGS) -march=armv8.2-a+dotprod+fp16 -c -o $@-neon.o kernels/neon.c
+	$(Q)$(CROSS)gcc $(NEON_CFLAGS) $(KFLAGS_NEON) -c -o $@-neon.o kernels/neon.c
 	$(Q)$(CROSS)gcc $(NEON_CFLAGS) -DBN_HAVE_NEON -static -o $@ t/unit/kernels.c \
 		kernels/dispatch.c kernels/scalar.c lib/half.c $@-neon.o -lm
 
@@ -113,9 +116,9 @@ FUZZ_SRC := $(sort $(wildcard t/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRC:t/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_OBJ := $(LIB_SRC:%.c=$(O)/fuzz/obj/%.o) $(KERN_SRC:%.c=$(O)/fuzz/obj/%.o)
 
-$(O)/fuzz/obj/kernels/avx2.o: KFLAGS = -mavx2 -mfma -mf16c
-$(O)/fuzz/obj/kernels/avx512.o: KFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mfma -mf16c
-$(O)/fuzz/obj/kernels/neon.o: KFLAGS = -march=armv8.2-a+dotprod+fp16
+$(O)/fuzz/obj/kernels/avx2.o: KFLAGS = $(KFLAGS_AVX2)
+$(O)/fuzz/obj/kernels/avx512.o: KFLAGS = $(KFLAGS_AVX512)
+$(O)/fuzz/obj/kernels/neon.o: KFLAGS = $(KFLAGS_NEON)
 
 $(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
