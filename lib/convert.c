@@ -504,8 +504,8 @@ out:
 	return rc;
 }
 
-int bn_convert_hf_mem(const char *dir, const struct bn_convert_opts *o, uint8_t **buf,
-		      size_t *size, struct bn_errbuf *eb)
+int bn_convert_to_mem(int (*write)(void *ctx, FILE *fp, struct bn_errbuf *eb), void *ctx,
+		      const char *name, uint8_t **buf, size_t *size, struct bn_errbuf *eb)
 {
 	char *p = NULL;
 	size_t n = 0;
@@ -514,10 +514,10 @@ int bn_convert_hf_mem(const char *dir, const struct bn_convert_opts *o, uint8_t 
 
 	*buf = NULL;
 	if (!fp)
-		return bn_fail(eb, BN_ENOMEM, "%s: out of memory", dir);
-	rc = bn_convert_hf(dir, o, fp, eb);
+		return bn_fail(eb, BN_ENOMEM, "%s: out of memory", name);
+	rc = write(ctx, fp, eb);
 	if (fclose(fp) != 0 && rc >= 0)
-		rc = bn_fail(eb, BN_ENOMEM, "%s: out of memory", dir);
+		rc = bn_fail(eb, BN_ENOMEM, "%s: out of memory", name);
 	if (rc < 0) {
 		free(p);
 		return rc;
@@ -525,4 +525,21 @@ int bn_convert_hf_mem(const char *dir, const struct bn_convert_opts *o, uint8_t 
 	*buf = (uint8_t *)p;
 	*size = n;
 	return BN_OK;
+}
+
+struct hf_mem { const char *dir; const struct bn_convert_opts *o; };
+
+static int hf_write(void *ctx, FILE *fp, struct bn_errbuf *eb)
+{
+	const struct hf_mem *m = ctx;
+
+	return bn_convert_hf(m->dir, m->o, fp, eb);
+}
+
+int bn_convert_hf_mem(const char *dir, const struct bn_convert_opts *o, uint8_t **buf,
+		      size_t *size, struct bn_errbuf *eb)
+{
+	struct hf_mem m = { dir, o };
+
+	return bn_convert_to_mem(hf_write, &m, dir, buf, size, eb);
 }

@@ -27,6 +27,9 @@ void bn_convert_opts_default(struct bn_convert_opts *o);
 /* Convert dir into a GGUF stream on fp. */
 int bn_convert_hf(const char *dir, const struct bn_convert_opts *o, FILE *fp,
 		  struct bn_errbuf *eb);
+/* Run write(ctx, fp, eb) into a malloc'd buffer (caller frees *buf). */
+int bn_convert_to_mem(int (*write)(void *ctx, FILE *fp, struct bn_errbuf *eb), void *ctx,
+		      const char *name, uint8_t **buf, size_t *size, struct bn_errbuf *eb);
 /* Same into a malloc'd buffer (caller frees). */
 int bn_convert_hf_mem(const char *dir, const struct bn_convert_opts *o, uint8_t **buf,
 		      size_t *size, struct bn_errbuf *eb);

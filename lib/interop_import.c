@@ -555,26 +555,25 @@ int bn_convert_gguf(const uint8_t *buf, size_t size, const char *name,
 	return rc;
 }
 
+struct gguf_mem {
+	const uint8_t *buf;
+	size_t size;
+	const char *name;
+	const struct bn_convert_opts *o;
+};
+
+static int gguf_write(void *ctx, FILE *fp, struct bn_errbuf *eb)
+{
+	const struct gguf_mem *m = ctx;
+
+	return bn_convert_gguf(m->buf, m->size, m->name, m->o, fp, eb);
+}
+
 int bn_convert_gguf_mem(const uint8_t *buf, size_t size, const char *name,
 			const struct bn_convert_opts *o, uint8_t **out, size_t *out_size,
 			struct bn_errbuf *eb)
 {
-	char *p = NULL;
-	size_t n = 0;
-	FILE *fp = open_memstream(&p, &n);
-	int rc;
+	struct gguf_mem m = { buf, size, name, o };
 
-	*out = NULL;
-	if (!fp)
-		return bn_fail(eb, BN_ENOMEM, "%s: out of memory", name);
-	rc = bn_convert_gguf(buf, size, name, o, fp, eb);
-	if (fclose(fp) != 0 && rc >= 0)
-		rc = bn_fail(eb, BN_ENOMEM, "%s: out of memory", name);
-	if (rc < 0) {
-		free(p);
-		return rc;
-	}
-	*out = (uint8_t *)p;
-	*out_size = n;
-	return BN_OK;
+	return bn_convert_to_mem(gguf_write, &m, name, out, out_size, eb);
 }
