@@ -34,6 +34,8 @@
 #include <stdio.h>
 
 #include "bn.h"
+#include <cjson/cJSON.h>
+
 #include "convert.h"
 #include "gguf.h"
 #include "model.h"
@@ -64,6 +66,10 @@ int bn_export_gguf(const struct bn_model *m, enum bn_export_fmt fmt,
  * has no tokenizer.ggml.tokens, BN_EUNSUP for a vocabulary type bn cannot
  * run (e.g. SentencePiece "llama"), BN_EFORMAT when malformed.  *note (may
  * be NULL) is set to a static remark worth a warning, or NULL. */
+/* A byte-level BPE tokenizer.json skeleton (no post-processor, empty model
+ * vocabulary): the Llama 3 Split + ByteLevel pre-tokenizer when llama3, else
+ * GPT-2's ByteLevel; *model is the "model" object to fill.  Caller deletes. */
+cJSON *bn_tok_json_base(int llama3, cJSON **model);
 int bn_tok_json_from_ggml(const struct bn_gguf *g, const char *name, char **json,
 			  const char **note, struct bn_errbuf *eb);
 

@@ -169,6 +169,32 @@ static int build_vocab(const struct bn_gguf *g, cJSON *root, cJSON *model, int64
 	return rc;
 }
 
+cJSON *bn_tok_json_base(int llama3, cJSON **model)
+{
+	cJSON *root = cJSON_CreateObject(), *dec;
+
+	cJSON_AddStringToObject(root, "version", "1.0");
+	cJSON_AddNullToObject(root, "truncation");
+	cJSON_AddNullToObject(root, "padding");
+	cJSON_AddNullToObject(root, "normalizer");
+	add_pre(root, llama3);
+	dec = cJSON_AddObjectToObject(root, "decoder");
+	cJSON_AddStringToObject(dec, "type", "ByteLevel");
+	cJSON_AddBoolToObject(dec, "add_prefix_space", 1);
+	cJSON_AddBoolToObject(dec, "trim_offsets", 1);
+	cJSON_AddBoolToObject(dec, "use_regex", 1);
+	*model = cJSON_AddObjectToObject(root, "model");
+	cJSON_AddStringToObject(*model, "type", "BPE");
+	cJSON_AddNullToObject(*model, "dropout");
+	cJSON_AddNullToObject(*model, "unk_token");
+	cJSON_AddNullToObject(*model, "continuing_subword_prefix");
+	cJSON_AddNullToObject(*model, "end_of_word_suffix");
+	cJSON_AddBoolToObject(*model, "fuse_unk", 0);
+	cJSON_AddBoolToObject(*model, "byte_fallback", 0);
+	cJSON_AddBoolToObject(*model, "ignore_merges", llama3);
+	return root;
+}
+
 int bn_tok_json_from_ggml(const struct bn_gguf *g, const char *name, char **json,
 			  const char **note, struct bn_errbuf *eb)
 {
@@ -177,7 +203,7 @@ int bn_tok_json_from_ggml(const struct bn_gguf *g, const char *name, char **json
 	size_t pre_n, model_n, n;
 	uint32_t bos = UINT32_MAX;
 	int64_t *types = NULL;
-	cJSON *root = NULL, *model, *dec;
+	cJSON *root = NULL, *model;
 	int llama3, rc;
 
 	*json = NULL;
@@ -215,26 +241,7 @@ int bn_tok_json_from_ggml(const struct bn_gguf *g, const char *name, char **json
 	}
 	if (bn_gguf_get_u32(g, "tokenizer.ggml.bos_token_id", &bos) < 0 || bos >= n)
 		bos = UINT32_MAX;
-	root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "version", "1.0");
-	cJSON_AddNullToObject(root, "truncation");
-	cJSON_AddNullToObject(root, "padding");
-	cJSON_AddNullToObject(root, "normalizer");
-	add_pre(root, llama3);
-	dec = cJSON_AddObjectToObject(root, "decoder");
-	cJSON_AddStringToObject(dec, "type", "ByteLevel");
-	cJSON_AddBoolToObject(dec, "add_prefix_space", 1);
-	cJSON_AddBoolToObject(dec, "trim_offsets", 1);
-	cJSON_AddBoolToObject(dec, "use_regex", 1);
-	model = cJSON_AddObjectToObject(root, "model");
-	cJSON_AddStringToObject(model, "type", "BPE");
-	cJSON_AddNullToObject(model, "dropout");
-	cJSON_AddNullToObject(model, "unk_token");
-	cJSON_AddNullToObject(model, "continuing_subword_prefix");
-	cJSON_AddNullToObject(model, "end_of_word_suffix");
-	cJSON_AddBoolToObject(model, "fuse_unk", 0);
-	cJSON_AddBoolToObject(model, "byte_fallback", 0);
-	cJSON_AddBoolToObject(model, "ignore_merges", llama3);
+	root = bn_tok_json_base(llama3, &model);
 	rc = build_vocab(g, root, model, types, bos == UINT32_MAX ? -1 : (int32_t)bos,
 			 bos != UINT32_MAX && kv_bool(g, "tokenizer.ggml.add_bos_token", 1), name, eb);
 	if (rc == BN_OK && !(*json = cJSON_PrintUnformatted(root)))

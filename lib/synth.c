@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "convert_int.h"
+#include "interop.h"
 #include "kernels.h"
 
 static const struct shape {
@@ -56,11 +57,10 @@ static char *tokenizer_json(int vocab)
 {
 	static const char *const special[] = { "<|begin_of_text|>", "<|end_of_text|>",
 					       "<|eot_id|>" };
-	cJSON *root = cJSON_CreateObject(), *model, *v, *added, *pre, *seq, *sp, *bl, *post;
+	cJSON *model, *root = bn_tok_json_base(1, &model), *v, *added, *post;
 	char ch[4], *s;
 	int b, i, base = vocab >= 128256 ? 128000 : vocab - 3;
 
-	cJSON_AddStringToObject(root, "version", "1.0");
 	added = cJSON_AddArrayToObject(root, "added_tokens");
 	for (i = 0; i < 3; i++) {
 		int id = base + (vocab >= 128256 && i == 2 ? 9 : i);
@@ -74,40 +74,11 @@ static char *tokenizer_json(int vocab)
 		cJSON_AddBoolToObject(a, "special", 1);
 		cJSON_AddItemToArray(added, a);
 	}
-	cJSON_AddNullToObject(root, "normalizer");
-	pre = cJSON_AddObjectToObject(root, "pre_tokenizer");
-	cJSON_AddStringToObject(pre, "type", "Sequence");
-	seq = cJSON_AddArrayToObject(pre, "pretokenizers");
-	sp = cJSON_CreateObject();
-	cJSON_AddStringToObject(sp, "type", "Split");
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(sp, "pattern"), "Regex",
-		"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
-	cJSON_AddStringToObject(sp, "behavior", "Isolated");
-	cJSON_AddBoolToObject(sp, "invert", 0);
-	cJSON_AddItemToArray(seq, sp);
-	bl = cJSON_CreateObject();
-	cJSON_AddStringToObject(bl, "type", "ByteLevel");
-	cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
-	cJSON_AddBoolToObject(bl, "trim_offsets", 1);
-	cJSON_AddBoolToObject(bl, "use_regex", 0);
-	cJSON_AddItemToArray(seq, bl);
 	post = cJSON_AddObjectToObject(root, "post_processor");
 	cJSON_AddStringToObject(post, "type", "ByteLevel");
 	cJSON_AddBoolToObject(post, "add_prefix_space", 1);
 	cJSON_AddBoolToObject(post, "trim_offsets", 0);
 	cJSON_AddBoolToObject(post, "use_regex", 1);
-	bl = cJSON_AddObjectToObject(root, "decoder");
-	cJSON_AddStringToObject(bl, "type", "ByteLevel");
-	cJSON_AddBoolToObject(bl, "add_prefix_space", 1);
-	cJSON_AddBoolToObject(bl, "trim_offsets", 1);
-	cJSON_AddBoolToObject(bl, "use_regex", 1);
-	model = cJSON_AddObjectToObject(root, "model");
-	cJSON_AddStringToObject(model, "type", "BPE");
-	cJSON_AddNullToObject(model, "dropout");
-	cJSON_AddNullToObject(model, "unk_token");
-	cJSON_AddBoolToObject(model, "fuse_unk", 0);
-	cJSON_AddBoolToObject(model, "byte_fallback", 0);
-	cJSON_AddBoolToObject(model, "ignore_merges", 1);
 	v = cJSON_AddObjectToObject(model, "vocab");
 	for (b = 0; b < 256; b++) {
 		byte_char(b, ch);
