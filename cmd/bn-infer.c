@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "cli.h"
+#include "cli_sampler.h"
 #include "ppl.h"
 
 static void usage(FILE *fp)
@@ -68,7 +69,7 @@ static void usage(FILE *fp)
 	"  -V, --version           show the version and exit\n", fp);
 }
 
-enum { O_IDS = 256, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_TYP, O_RP, O_RLN, O_PP, O_FP, O_IEOS,
+enum { O_IDS = 256, O_IEOS,
        O_NOBOS, O_JSONL, O_LOGITS, O_ALL, O_LFMT, O_PPL, O_STOP, O_NOESC, O_STREAM, O_CHAT,
        O_TMPL, O_SYS, O_NOTIME, O_SHARD, O_RESUME, O_XSFD, O_XS, O_PMODE, O_CHUNKS };
 
@@ -76,10 +77,7 @@ static const struct option opts[] = {
 	{ "model", 1, 0, 'm' }, { "prompt", 1, 0, 'p' }, { "file", 1, 0, 'f' },
 	{ "output", 1, 0, 'o' }, { "ids", 0, 0, O_IDS }, { "n-predict", 1, 0, 'n' },
 	{ "ctx-size", 1, 0, 'c' }, { "batch-size", 1, 0, 'b' }, { "threads", 1, 0, 't' },
-	{ "temp", 1, 0, O_TEMP }, { "top-k", 1, 0, O_TOPK }, { "top-p", 1, 0, O_TOPP },
-	{ "min-p", 1, 0, O_MINP }, { "typical", 1, 0, O_TYP }, { "repeat-penalty", 1, 0, O_RP },
-	{ "repeat-last-n", 1, 0, O_RLN }, { "presence-penalty", 1, 0, O_PP },
-	{ "frequency-penalty", 1, 0, O_FP }, { "seed", 1, 0, 's' }, { "stop", 1, 0, O_STOP },
+	CLI_SAMPLER_LONGOPTS, { "stop", 1, 0, O_STOP },
 	{ "ignore-eos", 0, 0, O_IEOS }, { "no-bos", 0, 0, O_NOBOS }, { "escape", 0, 0, 'e' },
 	{ "no-escape", 0, 0, O_NOESC }, { "stream", 0, 0, O_STREAM }, { "chat", 0, 0, O_CHAT },
 	{ "chat-template", 1, 0, O_TMPL }, { "system", 1, 0, O_SYS },
@@ -104,6 +102,8 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "m:p:f:o:n:c:b:t:s:eiqhV", opts, NULL)) != -1) {
+		if (cli_sampler_opt(c, optarg, &o->sp))
+			continue;
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'p': A.prompt = optarg; break;
@@ -114,16 +114,6 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o)
 		case 'c': o->n_ctx = (int)cli_int(optarg, 1, 1 << 24, "-c"); break;
 		case 'b': o->n_batch = (int)cli_int(optarg, 1, 1 << 16, "-b"); break;
 		case 't': o->n_threads = (int)cli_int(optarg, 1, 1024, "-t"); break;
-		case O_TEMP: o->sp.temp = (float)cli_float(optarg, -1e9, 1e9, "--temp"); break;
-		case O_TOPK: o->sp.top_k = (int)cli_int(optarg, 0, 1 << 24, "--top-k"); break;
-		case O_TOPP: o->sp.top_p = (float)cli_float(optarg, 0, 1, "--top-p"); break;
-		case O_MINP: o->sp.min_p = (float)cli_float(optarg, 0, 1, "--min-p"); break;
-		case O_TYP: o->sp.typical = (float)cli_float(optarg, 0, 1, "--typical"); break;
-		case O_RP: o->sp.repeat_penalty = (float)cli_float(optarg, 1e-6, 1e6, "--repeat-penalty"); break;
-		case O_RLN: o->sp.repeat_last_n = (int)cli_int(optarg, 0, BN_REPEAT_LAST_N_MAX, "--repeat-last-n"); break;
-		case O_PP: o->sp.presence_penalty = (float)cli_float(optarg, -1e6, 1e6, "--presence-penalty"); break;
-		case O_FP: o->sp.freq_penalty = (float)cli_float(optarg, -1e6, 1e6, "--frequency-penalty"); break;
-		case 's': o->sp.seed = (uint64_t)cli_int(optarg, 0, INT64_MAX, "--seed"); break;
 		case O_STOP:
 			if (o->n_stop_str == BN_MAX_STOP_STR)
 				usage_error("at most %d --stop strings", BN_MAX_STOP_STR);

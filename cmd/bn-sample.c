@@ -5,8 +5,6 @@
  * its own random stream and penalty history, chosen by the frame's rec, so
  * ids depend only on the seed, the record and its frames.  --serve is the
  * external-sampler side of a generation loop: one "ID\n" per frame, flushed. */
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -15,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_sampler.h"
 #include "logits.h"
 #include "sampler.h"
 
@@ -58,19 +57,6 @@ static void usage(FILE *fp)
 		"      --serve                external sampler: answer each frame with \"ID\\n\" at once\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n", BN_SEED_DEFAULT);
-}
-
-static uint64_t parse_seed(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;	/* decimal, or hexadecimal after 0x; never octal */
-	v = strtoull(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
-	if (!isdigit((unsigned char)*s) || *end || errno)
-		usage_error("invalid value '%s' for --seed (expected an integer in 0..%llu)",
-			    s, (unsigned long long)UINT64_MAX);
-	return v;
 }
 
 /* Make rec the current record: save the old state, load or start the new. */
@@ -191,21 +177,9 @@ static int sample_stream(struct run *r, FILE *fp, const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { O_TEMP = 256, O_TOPK, O_TOPP, O_MINP, O_TYP, O_RPEN, O_RLAST, O_PPEN, O_FPEN,
-	       O_LOGPROBS, O_JSONL, O_SERVE };
+	enum { O_LOGPROBS = 256, O_JSONL, O_SERVE };
 	static const struct option opts[] = {
-		{ "seed", required_argument, NULL, 's' },
-		{ "temp", required_argument, NULL, O_TEMP },
-		{ "temperature", required_argument, NULL, O_TEMP },
-		{ "top-k", required_argument, NULL, O_TOPK },
-		{ "top-p", required_argument, NULL, O_TOPP },
-		{ "min-p", required_argument, NULL, O_MINP },
-		{ "typical", required_argument, NULL, O_TYP },
-		{ "typical-p", required_argument, NULL, O_TYP },
-		{ "repeat-penalty", required_argument, NULL, O_RPEN },
-		{ "repeat-last-n", required_argument, NULL, O_RLAST },
-		{ "presence-penalty", required_argument, NULL, O_PPEN },
-		{ "frequency-penalty", required_argument, NULL, O_FPEN },
+		CLI_SAMPLER_LONGOPTS,
 		{ "logprobs", required_argument, NULL, O_LOGPROBS },
 		{ "jsonl", no_argument, NULL, O_JSONL },
 		{ "serve", no_argument, NULL, O_SERVE },
@@ -221,17 +195,9 @@ int main(int argc, char **argv)
 	cli_init(argv[0]);
 	bn_sampler_params_default(&r.sp);
 	while ((c = getopt_long(argc, argv, "s:hV", opts, NULL)) != -1) {
+		if (cli_sampler_opt(c, optarg, &r.sp))
+			continue;
 		switch (c) {
-		case 's': r.sp.seed = parse_seed(optarg); break;
-		case O_TEMP: r.sp.temp = (float)cli_float(optarg, -1e6, 1e6, "--temp"); break;
-		case O_TOPK: r.sp.top_k = (int)cli_int(optarg, -1, 1 << 24, "--top-k"); break;
-		case O_TOPP: r.sp.top_p = (float)cli_float(optarg, 0, 1, "--top-p"); break;
-		case O_MINP: r.sp.min_p = (float)cli_float(optarg, 0, 1, "--min-p"); break;
-		case O_TYP: r.sp.typical = (float)cli_float(optarg, 0, 1, "--typical"); break;
-		case O_RPEN: r.sp.repeat_penalty = (float)cli_float(optarg, 1e-6, 1e6, "--repeat-penalty"); break;
-		case O_RLAST: r.sp.repeat_last_n = (int)cli_int(optarg, 0, BN_REPEAT_LAST_N_MAX, "--repeat-last-n"); break;
-		case O_PPEN: r.sp.presence_penalty = (float)cli_float(optarg, -1e6, 1e6, "--presence-penalty"); break;
-		case O_FPEN: r.sp.freq_penalty = (float)cli_float(optarg, -1e6, 1e6, "--frequency-penalty"); break;
 		case O_LOGPROBS: r.logprobs = (int)cli_int(optarg, 0, 1 << 24, "--logprobs"); break;
 		case O_JSONL: r.jsonl = 1; break;
 		case O_SERVE: r.serve = 1; break;
