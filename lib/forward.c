@@ -187,16 +187,17 @@ static void rope(float *v, const float *cs, const float *sn, int d)
 /* ---- parallel jobs ---- */
 
 /* Up to three ternary linears sharing one quantized input, in one pool
- * job of row chunks ("items", handed to whichever thread is free; the
- * integer products are exact, so who computes a row changes nothing).
- * With glu set (gate, up), an item covers the same rows of both and then
- * forms relu(gate)^2 * up for them, into y[0]. */
+ * job of ranges of row blocks (units of LIN_ROWS rows, handed out by
+ * bn_pool_run_ranges; the integer products are exact, so who computes a
+ * row changes nothing).  With glu set (gate, up), a range covers the same
+ * rows of both and then forms relu(gate)^2 * up for them, into y[0]. */
+#define LIN_ROWS 16
 struct lin_job {
 	struct bn_state *s;
 	const struct bn_tlin *l[3];
 	float *y[3];			/* [T][l->out] */
 	int n, T, glu;
-	int rows[3], first[3];		/* rows per item, first item of each */
+	int first[4];			/* first unit of each linear, then the total */
 };
 
 /* Rows [r0, r1) of l for T tokens into y0: the integer sums are written
@@ -224,22 +225,14 @@ static void lin_rows(struct bn_state *s, const struct bn_tlin *l, float *y0, int
 	}
 }
 
-static void lin_item(void *arg, int item, int ith)
+/* relu(g)^2 * u for rows [r0, r1) of T tokens, into g. */
+static void relu2_mul(float *g0, const float *u0, size_t ld, int T, int r0, int r1)
 {
-	struct lin_job *j = arg;
-	int i = (j->glu ? 1 : j->n) - 1, r0, r1, t, r;
+	int t, r;
 
-	(void)ith;
-	while (i > 0 && item < j->first[i])
-		i--;
-	r0 = (item - j->first[i]) * j->rows[i];
-	r1 = BN_MIN(r0 + j->rows[i], j->l[i]->out);
-	lin_rows(j->s, j->l[i], j->y[i], j->T, r0, r1);
-	if (!j->glu)
-		return;
-	lin_rows(j->s, j->l[1], j->y[1], j->T, r0, r1);
-	for (t = 0; t < j->T; t++) {
-		float *g = j->y[0] + (size_t)t * j->l[0]->out, *u = j->y[1] + (size_t)t * j->l[0]->out;
+	for (t = 0; t < T; t++) {
+		float *g = g0 + (size_t)t * ld;
+		const float *u = u0 + (size_t)t * ld;
 		for (r = r0; r < r1; r++) {
 			float v = g[r] > 0 ? g[r] : 0;
 			g[r] = v * v * u[r];
@@ -247,19 +240,33 @@ static void lin_item(void *arg, int item, int ith)
 	}
 }
 
-/* Items of about 64 KB of weights for one token (a few microseconds), a
- * multiple of 16 rows; for many tokens, 64 rows. */
+static void lin_range(void *arg, int u0, int u1, int ith)
+{
+	struct lin_job *j = arg;
+	int i = 0;
+
+	(void)ith;
+	for (; u0 < u1; u0 = BN_MIN(u1, j->first[i + 1])) {
+		int r0, r1;
+		while (u0 >= j->first[i + 1])
+			i++;
+		r0 = (u0 - j->first[i]) * LIN_ROWS;
+		r1 = BN_MIN((BN_MIN(u1, j->first[i + 1]) - j->first[i]) * LIN_ROWS, j->l[i]->out);
+		lin_rows(j->s, j->l[i], j->y[i], j->T, r0, r1);
+		if (j->glu) {
+			lin_rows(j->s, j->l[1], j->y[1], j->T, r0, r1);
+			relu2_mul(j->y[0], j->y[1], (size_t)j->l[0]->out, j->T, r0, r1);
+		}
+	}
+}
+
 static void run_lin(struct bn_state *s, struct lin_job *j)
 {
-	int i, items = 0, nl = j->glu ? 1 : j->n;
+	int i, nl = j->glu ? 1 : j->n;
 
-	for (i = 0; i < nl; i++) {
-		int rows = j->T > 1 ? 64 : (int)BN_MAX(16, (65536 / j->l[i]->row_bytes) / 16 * 16);
-		j->rows[i] = rows;
-		j->first[i] = items;
-		items += (j->l[i]->out + rows - 1) / rows;
-	}
-	bn_pool_run_items(s->pool, lin_item, j, items);	/* with glu: gate rows, up follows */
+	for (i = 0; i < nl; i++)
+		j->first[i + 1] = j->first[i] + (j->l[i]->out + LIN_ROWS - 1) / LIN_ROWS;
+	bn_pool_run_ranges(s->pool, lin_range, j, j->first[nl]);
 }
 
 /* Quantize T rows of n activations (stride ld) into s->xq / s->xs. */
@@ -273,7 +280,7 @@ static void quant_rows(struct bn_state *s, const float *x, int n, size_t ld, int
 
 static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
 {
-	struct lin_job j = { s, { l }, { y }, 1, T, 0, { 0 }, { 0 } };
+	struct lin_job j = { s, { l }, { y }, 1, T, 0, { 0 } };
 
 	run_lin(s, &j);
 }
@@ -283,8 +290,8 @@ struct att_job {
 	int layer, T;
 };
 
-/* One item per (token, head); att is the running thread's scratch row. */
-static void att_item(void *arg, int i, int ith)
+/* One unit per (token, head); att is the running thread's scratch row. */
+static void att_unit(void *arg, int i, int ith)
 {
 	struct att_job *j = arg;
 	struct bn_state *s = j->s;
@@ -317,20 +324,26 @@ static void att_item(void *arg, int i, int ith)
 	}
 }
 
+static void att_range(void *arg, int i0, int i1, int ith)
+{
+	for (; i0 < i1; i0++)
+		att_unit(arg, i0, ith);
+}
+
 struct head_job {
 	struct bn_state *s;
 };
 
-#define HEAD_ROWS 256		/* rows per item of the output head */
+#define HEAD_ROWS 64		/* rows per unit of the output head */
 
-static void head_item(void *arg, int item, int ith)
+static void head_range(void *arg, int u0, int u1, int ith)
 {
 	struct bn_state *s = ((struct head_job *)arg)->s;
 	const struct bn_dense *hd = &s->m->head;
-	int dim = s->m->cfg.dim, r0 = item * HEAD_ROWS, r1, r;
+	int dim = s->m->cfg.dim, r0 = u0 * HEAD_ROWS, r1, r;
 
 	(void)ith;
-	r1 = BN_MIN(r0 + HEAD_ROWS, s->m->cfg.n_vocab);
+	r1 = BN_MIN(u1 * HEAD_ROWS, s->m->cfg.n_vocab);
 	if (hd->type == BN_TYPE_F16) {
 		s->k->gemv_f16((const uint16_t *)hd->w, hd->row_bytes / 2, r0, r1, s->hn, dim,
 			       s->logits + r0);
@@ -365,7 +378,7 @@ static void layer(struct bn_state *s, int L, int T)
 	quant_rows(s, s->xn, c->dim, w, T);
 	{
 		struct lin_job j = { s, { &l->q, &l->k, &l->v }, { s->q, s->kb, s->vb }, 3, T, 0,
-				     { 0 }, { 0 } };
+				     { 0 } };
 		run_lin(s, &j);
 	}
 	for (t = 0; t < T; t++) {
@@ -380,7 +393,7 @@ static void layer(struct bn_state *s, int L, int T)
 		memcpy(vc + (size_t)(s->pos + t) * s->kvd, s->vb + (size_t)t * s->kvd,
 		       (size_t)s->kvd * 4);
 	}
-	bn_pool_run_items(s->pool, att_item, &aj, T * c->n_heads);
+	bn_pool_run_ranges(s->pool, att_range, &aj, T * c->n_heads);
 	for (t = 0; t < T; t++)
 		rmsnorm(s->xn + t * w, s->ao + (size_t)t * s->qd, l->attn_sub_norm, s->qd, c->norm_eps);
 	quant_rows(s, s->xn, s->qd, w, T);
@@ -393,7 +406,7 @@ static void layer(struct bn_state *s, int L, int T)
 		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->ffn_norm, c->dim, c->norm_eps);
 	quant_rows(s, s->xn, c->dim, w, T);
 	{
-		struct lin_job j = { s, { &l->gate, &l->up }, { s->g, s->u }, 2, T, 1, { 0 }, { 0 } };
+		struct lin_job j = { s, { &l->gate, &l->up }, { s->g, s->u }, 2, T, 1, { 0 } };
 		run_lin(s, &j);
 	}
 	for (t = 0; t < T; t++)
@@ -427,7 +440,7 @@ static int chunk(struct bn_state *s, const int32_t *tok, int T, int base,
 		if (mode == BN_LOGITS_NONE || (mode == BN_LOGITS_LAST && (!last_chunk || t != T - 1)))
 			continue;
 		rmsnorm(s->hn, s->x + (size_t)t * c->dim, s->m->out_norm, c->dim, c->norm_eps);
-		bn_pool_run_items(s->pool, head_item, &hj,
+		bn_pool_run_ranges(s->pool, head_range, &hj,
 				  (c->n_vocab + HEAD_ROWS - 1) / HEAD_ROWS);
 		if (fn)
 			rc = fn(ctx, base + t, s->logits);

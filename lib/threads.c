@@ -1,7 +1,7 @@
 /* threads.c - persistent pthread pool with a generation-counter start
- * and an atomic countdown finish (bn_pool_run), or items claimed from an
- * atomic (generation, next item) word and a count of finished items
- * (bn_pool_run_items).  Workers spin for a short while, then block on a
+ * and an atomic countdown finish (bn_pool_run), or ranges of units claimed
+ * from an atomic (generation, next unit) word and a count of finished
+ * units (bn_pool_run_ranges).  Workers spin for a short while, then block on a
  * condition variable, so an idle pool costs no CPU. */
 #include <pthread.h>
 #include <sched.h>
@@ -33,11 +33,11 @@ struct bn_pool {
 	pthread_cond_t cv;
 	bn_job_fn fn;
 	void *arg;
-	_Atomic(bn_item_fn) ifn; /* the current items job */
+	_Atomic(bn_range_fn) ifn; /* the current ranges job */
 	_Atomic(void *) iarg;
-	atomic_int n_items;
-	atomic_ullong claim;	/* gen << 32 | next item (items jobs) */
-	atomic_int done;	/* items finished */
+	atomic_int n_units;
+	atomic_ullong claim;	/* gen << 32 | next unit (ranges jobs) */
+	atomic_int done;	/* units finished */
 	atomic_uint gen;	/* bumped for each job */
 	atomic_uint sgen;	/* generation of the last bn_pool_run job */
 	atomic_int pending;	/* workers still running the current job */
@@ -47,26 +47,31 @@ struct bn_pool {
 
 struct worker { struct bn_pool *p; int ith; };
 
-/* Claim and run items of job g until none is left or the job is over.
- * A late thread may read the description of a later job; but the main
- * thread moves the claim word to the new generation before it writes
- * that description (release fence / acquire fence below), so such a
- * thread then sees a foreign generation in the claim word and stops. */
-static void items(struct bn_pool *p, unsigned g, int ith)
+/* Claim and run ranges of job g until none is left or the job is over.
+ * Guided scheduling: a claim takes 1/(2 nth) of the units left (at least
+ * one), so the threads stream long contiguous ranges first and share the
+ * tail in small ones.  A late thread may read the description of a later
+ * job; but the main thread moves the claim word to the new generation
+ * before it writes that description (release fence / acquire fence
+ * below), so such a thread then sees a foreign generation in the claim
+ * word and stops. */
+static void ranges(struct bn_pool *p, unsigned g, int ith)
 {
-	bn_item_fn fn = atomic_load_explicit(&p->ifn, memory_order_relaxed);
+	bn_range_fn fn = atomic_load_explicit(&p->ifn, memory_order_relaxed);
 	void *arg = atomic_load_explicit(&p->iarg, memory_order_relaxed);
-	int n = atomic_load_explicit(&p->n_items, memory_order_relaxed);
+	int n = atomic_load_explicit(&p->n_units, memory_order_relaxed);
 
 	atomic_thread_fence(memory_order_acquire);
 	for (;;) {
 		unsigned long long c = atomic_load_explicit(&p->claim, memory_order_relaxed);
-		if ((unsigned)(c >> 32) != g || (int)(c & 0xffffffffu) >= n)
+		int i0 = (int)(c & 0xffffffffu), k;
+		if ((unsigned)(c >> 32) != g || i0 >= n)
 			return;
-		if (atomic_compare_exchange_weak_explicit(&p->claim, &c, c + 1, memory_order_acq_rel,
-							  memory_order_relaxed)) {
-			fn(arg, (int)(c & 0xffffffffu), ith);
-			atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+		k = BN_MAX(1, (n - i0) / (2 * p->nth));
+		if (atomic_compare_exchange_weak_explicit(&p->claim, &c, c + (unsigned)k,
+							  memory_order_acq_rel, memory_order_relaxed)) {
+			fn(arg, i0, i0 + k, ith);
+			atomic_fetch_add_explicit(&p->done, k, memory_order_release);
 		}
 	}
 }
@@ -99,8 +104,8 @@ static void *worker_main(void *v)
 		if (atomic_load(&p->quit))
 			return NULL;
 		seen = g;
-		if (atomic_load(&p->sgen) != g) {	/* an items job, maybe over */
-			items(p, g, w.ith);
+		if (atomic_load(&p->sgen) != g) {	/* a ranges job, maybe over */
+			ranges(p, g, w.ith);
 			continue;
 		}
 		p->fn(p->arg, w.ith, p->nth);
@@ -188,14 +193,14 @@ void bn_pool_run(struct bn_pool *p, bn_job_fn fn, void *arg)
 	}
 }
 
-void bn_pool_run_items(struct bn_pool *p, bn_item_fn fn, void *arg, int n_items)
+void bn_pool_run_ranges(struct bn_pool *p, bn_range_fn fn, void *arg, int n)
 {
 	unsigned g;
 	int i;
 
 	if (!p || p->nth == 1) {
-		for (i = 0; i < n_items; i++)
-			fn(arg, i, 0);
+		if (n > 0)
+			fn(arg, 0, n, 0);
 		return;
 	}
 	g = atomic_load(&p->gen) + 1;
@@ -203,15 +208,15 @@ void bn_pool_run_items(struct bn_pool *p, bn_item_fn fn, void *arg, int n_items)
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&p->ifn, fn, memory_order_relaxed);
 	atomic_store_explicit(&p->iarg, arg, memory_order_relaxed);
-	atomic_store_explicit(&p->n_items, n_items, memory_order_relaxed);
+	atomic_store_explicit(&p->n_units, n, memory_order_relaxed);
 	atomic_store(&p->done, 0);
 	pthread_mutex_lock(&p->mu);
 	atomic_store_explicit(&p->gen, g, memory_order_release);
 	if (p->sleepers)
 		pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	items(p, g, 0);
-	for (i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_items; i++) {
+	ranges(p, g, 0);
+	for (i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n; i++) {
 		if (i < SPIN)
 			relax();
 		else

@@ -2,10 +2,10 @@
  *
  * One threading contract (ggml's): a parallel job is fn(arg, ith, nth) and
  * splits its own rows.  bn_pool_run() runs fn on all nth threads (the caller
- * is thread 0) and returns when all are done; bn_pool_run_items() hands out
- * work items dynamically instead (the forward pass uses it).  Workers spin
- * briefly on an atomic generation counter before sleeping, so per-layer
- * dispatch is cheap. */
+ * is thread 0) and returns when all are done; bn_pool_run_ranges() hands
+ * out ranges of work units dynamically instead (the forward pass uses it).
+ * Workers spin briefly on an atomic generation counter before sleeping, so
+ * per-layer dispatch is cheap. */
 #ifndef BN_THREADS_H
 #define BN_THREADS_H
 
@@ -20,14 +20,15 @@ void bn_pool_free(struct bn_pool *p);	/* NULL-safe */
 int bn_pool_size(const struct bn_pool *p);
 void bn_pool_run(struct bn_pool *p, bn_job_fn fn, void *arg);
 
-/* Dynamic variant: fn(arg, item, ith) runs once for every item in
- * [0, n_items), each handed to whichever thread asks first (ith is the
- * thread running it, for per-thread scratch).  Returns when all items are
- * done, without waiting for threads that never got one: a thread that the
- * OS has descheduled delays the job by at most the item it holds.  Results
- * must not depend on which thread runs an item. */
-typedef void (*bn_item_fn)(void *arg, int item, int ith);
-void bn_pool_run_items(struct bn_pool *p, bn_item_fn fn, void *arg, int n_items);
+/* Dynamic variant: the units [0, n) are handed out as contiguous ranges,
+ * fn(arg, i0, i1, ith) for each, to whichever thread asks first (ith is
+ * the thread running it, for per-thread scratch).  Ranges start long (a
+ * thread streams its weights in order) and shrink towards the end of the
+ * job, so a thread that the OS has descheduled delays it by little; with
+ * one thread fn runs once on [0, n).  Returns when every unit is done.
+ * Results must not depend on how the units are split or who runs them. */
+typedef void (*bn_range_fn)(void *arg, int i0, int i1, int ith);
+void bn_pool_run_ranges(struct bn_pool *p, bn_range_fn fn, void *arg, int n);
 /* Split [0,n) into nth parts, rounded to multiples of align: thread ith
  * gets [*lo,*hi). */
 void bn_split(int n, int align, int ith, int nth, int *lo, int *hi);

@@ -1,5 +1,6 @@
 /* threads.c - the pool: bn_pool_run gives every thread its index once,
- * bn_pool_run_items runs every item exactly once, and thousands of short
+ * bn_pool_run_ranges runs every unit exactly once in non-empty ranges,
+ * and thousands of short
  * jobs of both kinds in a row (late workers racing the next job) lose or
  * repeat nothing. */
 #include <stdatomic.h>
@@ -10,13 +11,17 @@
 
 #define MAXI 4096
 
-struct items { atomic_int count[MAXI]; atomic_int bad_ith; int nth; };
+struct items { atomic_int count[MAXI]; atomic_int bad_ith, calls; int nth; };
 
-static void item_fn(void *arg, int item, int ith)
+static void item_fn(void *arg, int i0, int i1, int ith)
 {
 	struct items *j = arg;
 
-	atomic_fetch_add(&j->count[item], 1);
+	if (i0 >= i1 || i0 < 0 || i1 > MAXI)
+		atomic_fetch_add(&j->bad_ith, 1);
+	for (; i0 < i1; i0++)
+		atomic_fetch_add(&j->count[i0], 1);
+	atomic_fetch_add(&j->calls, 1);
 	if (ith < 0 || ith >= j->nth)
 		atomic_fetch_add(&j->bad_ith, 1);
 }
@@ -48,7 +53,7 @@ int main(void)
 			int n = rep % 7 == 0 ? 0 : rep % 97 + 1;
 			memset(&it, 0, sizeof(it));
 			it.nth = nth;
-			bn_pool_run_items(p, item_fn, &it, n);
+			bn_pool_run_ranges(p, item_fn, &it, n);
 			for (i = 0; i < n; i++)
 				wrong += atomic_load(&it.count[i]) != 1;
 			wrong += atomic_load(&it.bad_ith) != 0;
@@ -60,22 +65,29 @@ int main(void)
 				wrong_job += atomic_load(&jb.bad) != 0;
 			}
 		}
-		CHECK(wrong == 0, "%d threads: 3000 item jobs, every item run exactly once", nth);
+		CHECK(wrong == 0, "%d threads: 3000 range jobs, every unit run exactly once", nth);
 		CHECK(wrong_job == 0, "%d threads: interleaved bn_pool_run jobs see each index once",
 		      nth);
 		memset(&it, 0, sizeof(it));
 		it.nth = nth;
-		bn_pool_run_items(p, item_fn, &it, MAXI);
+		bn_pool_run_ranges(p, item_fn, &it, MAXI);
 		for (i = 0, wrong = 0; i < MAXI; i++)
 			wrong += atomic_load(&it.count[i]) != 1;
-		CHECK(wrong == 0, "%d threads: %d items", nth, MAXI);
+		CHECK(wrong == 0, "%d threads: %d units", nth, MAXI);
+		/* guided: ranges shrink from 1/(2 nth) of the rest, so far fewer
+		 * calls than units, but more than one per thread */
+		CHECK(nth == 1 ? atomic_load(&it.calls) == 1
+			       : atomic_load(&it.calls) > nth && atomic_load(&it.calls) < MAXI / 16,
+		      "%d threads: %d units in %d ranges", nth, MAXI, atomic_load(&it.calls));
 		bn_pool_free(p);
 	}
 	memset(&it, 0, sizeof(it));
 	it.nth = 1;
-	bn_pool_run_items(NULL, item_fn, &it, 5);
+	bn_pool_run_ranges(NULL, item_fn, &it, 5);
 	CHECK(atomic_load(&it.count[0]) == 1 && atomic_load(&it.count[4]) == 1 &&
-	      atomic_load(&it.count[5]) == 0 && atomic_load(&it.bad_ith) == 0,
-	      "no pool: items run in the caller as thread 0");
+	      atomic_load(&it.count[5]) == 0 && atomic_load(&it.bad_ith) == 0 &&
+	      atomic_load(&it.calls) == 1, "no pool: one range [0, 5) run in the caller as thread 0");
+	bn_pool_run_ranges(NULL, item_fn, &it, 0);
+	CHECK(atomic_load(&it.calls) == 1, "no pool: no units, no call");
 	return unit_done();
 }
