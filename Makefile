@@ -49,7 +49,7 @@ all: $(BINS) $(DEMO)
 
 # Per-ISA flags: only these objects may use the wider instructions.
 KFLAGS_AVX2 = -mavx2 -mfma -mf16c
-KFLAGS_AVX512 = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mgfni -mfma -mf16c
+KFLAGS_AVX512 = -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq -mfma -mf16c
 KFLAGS_NEON = -march=armv8.2-a+dotprod+fp16
 $(O)/kernels/avx2.o: KFLAGS = $(KFLAGS_AVX2)
 $(O)/kernels/avx512.o: KFLAGS = $(KFLAGS_AVX512)

@@ -19,13 +19,6 @@ static int has_f16c(void)
 
 	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
-
-static int has_gfni(void)	/* CPUID.(EAX=7,ECX=0):ECX bit 8 */
-{
-	unsigned a, b, c, d;
-
-	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 8));
-}
 #endif
 
 static int supported(const struct bn_kernels *k)
@@ -37,12 +30,11 @@ static int supported(const struct bn_kernels *k)
 	if (k == &bn_kernels_avx2)	/* Haswell+, Zen+ */
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
 		       has_f16c();
-	/* Ice Lake+, Zen 4+: BW/VL + VNNI + GFNI.  Cascade Lake has VNNI but no
-	 * GFNI and runs the avx2 table. */
+	/* Cascade Lake+, Zen 4+: BW/VL/DQ + VNNI. */
 	if (k == &bn_kernels_avx512)
 		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-		       __builtin_cpu_supports("avx512dq") && has_f16c() && has_gfni();
+		       __builtin_cpu_supports("avx512dq") && has_f16c();
 #endif
 #if defined(__aarch64__)
 	if (k == &bn_kernels_neon)	/* Armv8.2+ with dot product (Graviton2+, Apple M1+) */

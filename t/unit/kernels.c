@@ -120,7 +120,7 @@ static void test_pack(void)
 
 static void test_gemv(const struct bn_kernels *k)
 {
-	static const int nbs[] = { 1, 2, 3, 4, 5, 6, 7, 20, 54 };
+	static const int nbs[] = { 1, 2, 3, 4, 5, 6, 7, 20, 54, 129, 300 };
 	static const int rowss[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 33 };
 	size_t a, b;
 	int bad = 0, cases = 0, mode, wm;
@@ -152,8 +152,9 @@ static void test_gemv(const struct bn_kernels *k)
 	CHECK(bad == 0, "%s: gemv_t2 equals scalar exactly (%d cases, %d differ)", k->name, cases, bad);
 
 	{
-		/* the extremes: all +1 weights against all -128, all -1 against -128 */
-		int nb = 54, rows = 5, i;
+		/* the extremes: all +1 weights against all -128, all -1 against -128
+		 * (nb = 300: several column chunks in the avx512 table) */
+		int nb = 300, rows = 5, i;
 		uint8_t *w = xmalloc((size_t)rows * nb * 32);
 		int8_t *x = xmalloc((size_t)nb * 128);
 		int32_t y[5];
