@@ -310,6 +310,7 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 {
 	const __m512i m = code_mask();
 	__m512i cb[2 * GR * GEMM_CB];
+	size_t o;
 	int tc, t0, t, r, i, b, c0;
 
 	if (r1 <= r0 || T <= 0)
@@ -328,6 +329,10 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 
 			for (i = 0; i < GR; i++)
 				wr[i] = w + (size_t)(i < nr ? r + i : r1 - 1) * row_bytes;
+			if (r + 2 * GR <= r1)	/* the next group's weights, into L2 */
+				for (o = 0; o < GR * row_bytes; o += 64)
+					_mm_prefetch((const char *)wr[0] + GR * row_bytes + o,
+						     _MM_HINT_T1);
 			for (c0 = 0; c0 == 0 || c0 < nb; c0 += GEMM_CB) {
 				int n = BN_MIN(GEMM_CB, nb - c0);
 				for (b = 0; b < n; b++)
