@@ -376,15 +376,32 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return hsum_ps(_mm256_add_ps(a0, a1));
 }
 
-static void axpy_f16(float a, const uint16_t *v, float *y, int n)
+/* Same order as scalar: per j, out += w[j] * v with separate mul and add;
+ * eight ymm accumulators cover 64 values of d per pass over j. */
+static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
-	__m256 va = _mm256_set1_ps(a);
-	int i;
+	int d0, d, j, u;
 
-	for (i = 0; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, ld_f16(v + i), _mm256_loadu_ps(y + i)));
-	for (; i < n; i++)
-		y[i] += a * bn_f16_to_f32(v[i]);
+	for (d0 = 0; d0 + 8 <= hd; d0 += 64) {
+		int m = (hd - d0) / 8 < 8 ? (hd - d0) / 8 : 8;
+		__m256 acc[8];
+		for (u = 0; u < 8; u++)
+			acc[u] = _mm256_setzero_ps();
+		for (j = 0; j < n; j++) {
+			const float *vj = v + (size_t)j * ld + d0;
+			__m256 wj = _mm256_set1_ps(w[j]);
+			for (u = 0; u < m; u++)
+				acc[u] = _mm256_add_ps(acc[u], _mm256_mul_ps(wj, _mm256_loadu_ps(vj + 8 * u)));
+		}
+		for (u = 0; u < m; u++)
+			_mm256_storeu_ps(out + d0 + 8 * u, acc[u]);
+	}
+	for (d = hd - hd % 8; d < hd; d++) {
+		float s = 0.0f;
+		for (j = 0; j < n; j++)
+			s = s + w[j] * v[(size_t)j * ld + d];
+		out[d] = s;
+	}
 }
 
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
@@ -425,6 +442,6 @@ const struct bn_kernels bn_kernels_avx2 = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.axpy_f16 = axpy_f16,
+	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

@@ -529,15 +529,29 @@ static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
 		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
 }
 
-static void axpy_f16(float a, const uint16_t *v, float *y, int n)
+/* Same order as scalar: per j, out += w[j] * v with separate mul and add;
+ * eight zmm accumulators cover 128 values of d per pass over j (masked
+ * past hd). */
+static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
-	__m512 va = _mm512_set1_ps(a);
-	int i;
+	int d0, j, u;
 
-	for (i = 0; i < n; i += 16) {
-		__mmask16 k = tailmask(n - i);
-		__m512 yv = _mm512_maskz_loadu_ps(k, y + i);
-		_mm512_mask_storeu_ps(y + i, k, _mm512_fmadd_ps(va, ld_f16_mask(v + i, k), yv));
+	for (d0 = 0; d0 < hd; d0 += 128) {
+		__m512 acc[8];
+		__mmask16 km[8];
+		for (u = 0; u < 8; u++) {
+			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
+			acc[u] = _mm512_setzero_ps();
+		}
+		for (j = 0; j < n; j++) {
+			const float *vj = v + (size_t)j * ld + d0;
+			__m512 wj = _mm512_set1_ps(w[j]);
+			for (u = 0; u < 8; u++)
+				acc[u] = _mm512_add_ps(acc[u], _mm512_mul_ps(wj, _mm512_maskz_loadu_ps(km[u],
+													   vj + 16 * u)));
+		}
+		for (u = 0; u < 8; u++)
+			_mm512_mask_storeu_ps(out + d0 + 16 * u, km[u], acc[u]);
 	}
 }
 
@@ -577,6 +591,6 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.axpy_f16 = axpy_f16,
+	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

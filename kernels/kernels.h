@@ -55,8 +55,12 @@ struct bn_kernels {
 	 * r0 and r1 (so splitting rows across threads changes nothing). */
 	void (*gemv_f16)(const uint16_t *w, size_t ld, int r0, int r1,
 			 const float *x, int n, float *y);
-	/* y[i] += a * v[i] for an f16 vector v (attention over an f16 V cache). */
-	void (*axpy_f16)(float a, const uint16_t *v, float *y, int n);
+	/* Attention output from weights w[0..n) and values v[j*ld + d]:
+	 *   out[d] = sum over j = 0, 1, ..., n-1 of w[j] * v[j*ld + d]
+	 * from 0.0f, summed in that order, each step a float multiply then a
+	 * float add (no FMA), for d in [0, hd).  Vectorised across d, so
+	 * bit-identical in every table, like attn_qk. */
+	void (*attn_av)(const float *w, const float *v, size_t ld, int n, int hd, float *out);
 	/* Attention scores against a transposed key cache kt[d*ld + j]:
 	 *   out[j] = sum over d = 0, 1, ..., hd-1 of q[d] * kt[d*ld + j]
 	 * summed in that order, each step a float multiply then a float add

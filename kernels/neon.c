@@ -281,14 +281,31 @@ static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
 		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
 }
 
-static void axpy_f16(float a, const uint16_t *v, float *y, int n)
+/* Same order as scalar: per j, out += w[j] * v with vmulq + vaddq (never
+ * vfmaq); eight q accumulators cover 32 values of d per pass over j. */
+static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
-	int i;
+	int d0, d, j, u;
 
-	for (i = 0; i + 4 <= n; i += 4)
-		vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), ld_f16(v + i), a));
-	for (; i < n; i++)
-		y[i] += a * bn_f16_to_f32(v[i]);
+	for (d0 = 0; d0 + 4 <= hd; d0 += 32) {
+		int m = (hd - d0) / 4 < 8 ? (hd - d0) / 4 : 8;
+		float32x4_t acc[8];
+		for (u = 0; u < 8; u++)
+			acc[u] = vdupq_n_f32(0.0f);
+		for (j = 0; j < n; j++) {
+			const float *vj = v + (size_t)j * ld + d0;
+			for (u = 0; u < m; u++)
+				acc[u] = vaddq_f32(acc[u], vmulq_n_f32(vld1q_f32(vj + 4 * u), w[j]));
+		}
+		for (u = 0; u < m; u++)
+			vst1q_f32(out + d0 + 4 * u, acc[u]);
+	}
+	for (d = hd - hd % 4; d < hd; d++) {
+		float s = 0.0f;
+		for (j = 0; j < n; j++)
+			s = s + w[j] * v[(size_t)j * ld + d];
+		out[d] = s;
+	}
 }
 
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add
@@ -330,6 +347,6 @@ const struct bn_kernels bn_kernels_neon = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.axpy_f16 = axpy_f16,
+	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

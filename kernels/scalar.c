@@ -137,12 +137,18 @@ static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
 		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
 }
 
-static void axpy_f16(float a, const uint16_t *v, float *y, int n)
+static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
-	int i;
+	int d, j;
 
-	for (i = 0; i < n; i++)
-		y[i] += a * bn_f16_to_f32(v[i]);
+	for (d = 0; d < hd; d++)
+		out[d] = 0.0f;
+	for (j = 0; j < n; j++) {
+		const float *vj = v + (size_t)j * ld;
+		float wj = w[j];
+		for (d = 0; d < hd; d++)
+			out[d] = out[d] + wj * vj[d];
+	}
 }
 
 static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
@@ -169,6 +175,6 @@ const struct bn_kernels bn_kernels_scalar = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.axpy_f16 = axpy_f16,
+	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

@@ -335,25 +335,22 @@ static void att_unit(void *arg, int i, int ith)
 	float *att = s->att + (size_t)ith * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
 
 	{
-		int t = i / c->n_heads, h = i % c->n_heads, kvh = h / grp, p = s->pos + t, jj, d;
+		int t = i / c->n_heads, h = i % c->n_heads, kvh = h / grp, p = s->pos + t, jj;
 		const float *q = s->q + (size_t)t * s->qd + h * hd;
 		float *o = s->ao + (size_t)t * s->qd + h * hd, mx = -INFINITY, sum = 0;
 		s->k->attn_qk(q, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1, hd, att);
-		for (jj = 0; jj <= p; jj++) {
+		for (jj = 0; jj <= p; jj++) {	/* fmaxf(mx, a), without a libm call */
 			att[jj] *= scale;
-			mx = fmaxf(mx, att[jj]);
+			mx = att[jj] > mx ? att[jj] : mx;
 		}
-		for (jj = 0; jj <= p; jj++) {
-			att[jj] = expf(att[jj] - mx);
+		for (jj = 0; jj <= p; jj++) {	/* expf is exactly 0 below -104 */
+			float e = att[jj] - mx;
+			att[jj] = e < -104.0f ? 0.0f : expf(e);
 			sum += att[jj];
 		}
-		memset(o, 0, (size_t)hd * sizeof(*o));
-		for (jj = 0; jj <= p; jj++) {
-			const float *restrict v = vc + (size_t)jj * s->kvd + kvh * hd;
-			float *restrict od = o, wgt = att[jj] / sum;
-			for (d = 0; d < hd; d++)	/* elementwise: vectorises, same result */
-				od[d] += wgt * v[d];
-		}
+		for (jj = 0; jj <= p; jj++)
+			att[jj] /= sum;
+		s->k->attn_av(att, vc + kvh * hd, (size_t)s->kvd, p + 1, hd, o);
 	}
 }
 

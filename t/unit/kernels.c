@@ -434,26 +434,36 @@ static void test_dots(const struct bn_kernels *k)
 		free(hw);
 	}
 
-	/* axpy_f16 */
+	/* attn_av: bit-identical to scalar (same order, no FMA), nothing
+	 * written past hd */
 	{
-		static const int an[] = { 1, 15, 16, 17, 128, 131 };
-		int bad_ax = 0;
-		float *y0 = xmalloc(sizeof(float) * 140), *y1 = xmalloc(sizeof(float) * 140);
+		static const int hds[] = { 1, 7, 8, 15, 16, 64, 100, 128, 131, 200 };
+		static const int ns[] = { 0, 1, 5, 33 };
+		int bad_av = 0, hi, ni;
+		size_t ld = 211;
+		float *wv = xmalloc(sizeof(float) * 33), *vv = xmalloc(sizeof(float) * 33 * 211);
+		float *o0 = xmalloc(sizeof(float) * 210), *o1 = xmalloc(sizeof(float) * 210);
 
-		for (c = 0; c < sizeof(an) / sizeof(an[0]); c++) {
-			int n = an[c];
-			for (i = 0; i < 140; i++)
-				y0[i] = y1[i] = a[i];
-			bn_kernels_scalar.axpy_f16(0.37f, h, y0, n);
-			k->axpy_f16(0.37f, h, y1, n);
-			for (i = 0; i < 140; i++)	/* one rounding each, or a fused one */
-				bad_ax += !(fabsf(y0[i] - y1[i]) <= 2 * FLT_EPSILON * (fabsf(y0[i]) + 1.0f));
-			for (i = n; i < 140; i++)
-				bad_ax += y1[i] != a[i];
-		}
-		CHECK(bad_ax == 0, "%s: axpy_f16 within rounding, nothing written past n", k->name);
-		free(y0);
-		free(y1);
+		for (i = 0; i < 33; i++)
+			wv[i] = (float)(rnd() % 1000) / 997.0f;
+		for (i = 0; i < 33 * 211; i++)
+			vv[i] = ((float)(rnd() % 20001) - 10000.0f) / 3001.0f;
+		for (hi = 0; hi < (int)(sizeof(hds) / sizeof(hds[0])); hi++)
+			for (ni = 0; ni < (int)(sizeof(ns) / sizeof(ns[0])); ni++) {
+				for (i = 0; i < 210; i++)
+					o0[i] = o1[i] = -7.0f;
+				bn_kernels_scalar.attn_av(wv, vv, ld, ns[ni], hds[hi], o0);
+				k->attn_av(wv, vv, ld, ns[ni], hds[hi], o1);
+				bad_av += memcmp(o0, o1, sizeof(float) * 210) != 0;
+				for (i = hds[hi]; i < 210; i++)
+					bad_av += o1[i] != -7.0f;
+			}
+		CHECK(bad_av == 0, "%s: attn_av bit-identical to scalar, nothing written past hd",
+		      k->name);
+		free(wv);
+		free(vv);
+		free(o0);
+		free(o1);
 	}
 
 	/* attn_qk: bit-identical to scalar (same summation order), any n */
@@ -511,7 +521,7 @@ int main(void)
 	for (i = 0; i < nk; i++) {
 		const struct bn_kernels *k = ks[i];
 		CHECK(k->gemv_t2 && k->gemm_t2 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
-		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->axpy_f16 && k->attn_qk,
+		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->attn_av && k->attn_qk,
 		      "%s: every function present", k->name);
 	}
 	test_pack();
