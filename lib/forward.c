@@ -13,7 +13,8 @@ struct bn_state {
 	int n_ctx, n_batch, pos, pos0, nth;	/* pos0: first position of this bn_eval */
 	int qd, kvd, npad;		/* npad: int8 row stride (max padded input) */
 	float *x;			/* [B][dim] residual stream */
-	float *xn;			/* [B][max(dim, qd, ffn)] normalized input */
+	float *xn;			/* [nth][max(dim, qd, ffn)] normalized row, per thread */
+	size_t w;			/* max(dim, qd, ffn) */
 	int8_t *xq;			/* [B][npad] quantized activations */
 	float *xs;			/* [B] activation scales s */
 	float *q, *ao;			/* [B][qd] */
@@ -41,7 +42,7 @@ static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, siz
 			  size_t w, size_t npad, size_t maxout, size_t qd, size_t kvd)
 {
 	size_t floats[][3] = {	/* a * b * c floats each */
-		{ B, (size_t)c->dim, 1 }, { B, w, 1 }, { B, maxout, 2 }, { B, qd, 2 },
+		{ B, (size_t)c->dim, 1 }, { nth, w, 1 }, { B, maxout, 2 }, { B, qd, 2 },
 		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 }, { (size_t)c->n_layers, n_ctx, kvd },
 		{ (size_t)c->n_layers, n_ctx, kvd }, { nth, n_ctx, 1 }, { B + 1, (size_t)c->head_dim, 1 },
 		{ (size_t)c->dim + (size_t)c->n_vocab, 1, 1 }, { B, 2, 1 },
@@ -101,7 +102,8 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 			       n_ctx, STATE_MAX >> 30);
 	}
 	s->x = zalloc(B * c->dim, 4, &bad);
-	s->xn = zalloc(B * w, 4, &bad);
+	s->xn = zalloc((size_t)s->nth * w, 4, &bad);
+	s->w = w;
 	s->xq = zalloc(B * s->npad, 1, &bad);
 	s->xs = zalloc(B, 4, &bad);
 	s->q = zalloc(B * s->qd, 4, &bad);
@@ -302,13 +304,43 @@ static void run_lin(struct bn_state *s, struct lin_job *j)
 	bn_pool_run_ranges(s->pool, lin_range, j, j->first[nl]);
 }
 
-/* Quantize T rows of n activations (stride ld) into s->xq / s->xs. */
-static void quant_rows(struct bn_state *s, const float *x, int n, size_t ld, int T)
-{
-	int t, npad = bn_t2_nb(n) * BN_T2_BLOCK;
+/* RMSNorm then activation quantization of T rows of n (src rows ld
+ * apart; with add set, src += add first, the residual), into s->xq /
+ * s->xs, one unit per token: for many tokens the threads share it. */
+struct nq_job {
+	struct bn_state *s;
+	float *src;
+	const float *add, *weight;
+	size_t ld;
+	int n;
+};
 
-	for (t = 0; t < T; t++)
-		s->xs[t] = s->k->quant_i8(x + (size_t)t * ld, n, npad, s->xq + (size_t)t * s->npad);
+static void nq_range(void *arg, int t0, int t1, int ith)
+{
+	struct nq_job *j = arg;
+	struct bn_state *s = j->s;
+	float *xn = s->xn + (size_t)ith * s->w;
+	int t, i, npad = bn_t2_nb(j->n) * BN_T2_BLOCK;
+
+	for (t = t0; t < t1; t++) {
+		float *x = j->src + (size_t)t * j->ld;
+		if (j->add)
+			for (i = 0; i < j->n; i++)
+				x[i] += j->add[(size_t)t * j->ld + i];
+		rmsnorm(xn, x, j->weight, j->n, s->m->cfg.norm_eps);
+		s->xs[t] = s->k->quant_i8(xn, j->n, npad, s->xq + (size_t)t * s->npad);
+	}
+}
+
+static void norm_quant(struct bn_state *s, float *src, const float *add, size_t ld,
+		       const float *weight, int n, int T)
+{
+	struct nq_job j = { s, src, add, weight, ld, n };
+
+	if (T == 1)
+		nq_range(&j, 0, 1, 0);
+	else
+		bn_pool_run_ranges(s->pool, nq_range, &j, T);
 }
 
 static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
@@ -398,14 +430,11 @@ static void layer(struct bn_state *s, int L, int T)
 	const struct bn_layer *l = &s->m->layers[L];
 	struct att_job aj = { s, L, T };
 	int t, i, h, hd = c->head_dim, half = hd / 2;
-	size_t w = (size_t)BN_MAX(BN_MAX(c->dim, s->qd), c->ffn_dim);
 	float *kc = s->kc + (size_t)L * s->n_ctx * s->kvd;
 	float *vc = s->vc + (size_t)L * s->n_ctx * s->kvd;
 
 	/* attention */
-	for (t = 0; t < T; t++)
-		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->attn_norm, c->dim, c->norm_eps);
-	quant_rows(s, s->xn, c->dim, w, T);
+	norm_quant(s, s->x, NULL, c->dim, l->attn_norm, c->dim, T);
 	{
 		struct lin_job j = { s, { &l->q, &l->k, &l->v }, { s->q, s->kb, s->vb }, 3, T, 0,
 				     { 0 } };
@@ -424,25 +453,16 @@ static void layer(struct bn_state *s, int L, int T)
 		       (size_t)s->kvd * 4);
 	}
 	bn_pool_run_ranges(s->pool, att_range, &aj, T * c->n_heads);
-	for (t = 0; t < T; t++)
-		rmsnorm(s->xn + t * w, s->ao + (size_t)t * s->qd, l->attn_sub_norm, s->qd, c->norm_eps);
-	quant_rows(s, s->xn, s->qd, w, T);
+	norm_quant(s, s->ao, NULL, s->qd, l->attn_sub_norm, s->qd, T);
 	linear(s, &l->o, s->y, T);
-	for (i = 0; i < T * c->dim; i++)
-		s->x[i] += s->y[i];
 
-	/* feed-forward: down(subnorm(relu(gate)^2 * up)) */
-	for (t = 0; t < T; t++)
-		rmsnorm(s->xn + t * w, s->x + (size_t)t * c->dim, l->ffn_norm, c->dim, c->norm_eps);
-	quant_rows(s, s->xn, c->dim, w, T);
+	/* feed-forward: down(subnorm(relu(gate)^2 * up)), after x += o */
+	norm_quant(s, s->x, s->y, c->dim, l->ffn_norm, c->dim, T);
 	{
 		struct lin_job j = { s, { &l->gate, &l->up }, { s->g, s->u }, 2, T, 1, { 0 } };
 		run_lin(s, &j);
 	}
-	for (t = 0; t < T; t++)
-		rmsnorm(s->xn + t * w, s->g + (size_t)t * c->ffn_dim, l->ffn_sub_norm, c->ffn_dim,
-			c->norm_eps);
-	quant_rows(s, s->xn, c->ffn_dim, w, T);
+	norm_quant(s, s->g, NULL, c->ffn_dim, l->ffn_sub_norm, c->ffn_dim, T);
 	linear(s, &l->down, s->y, T);
 	for (i = 0; i < T * c->dim; i++)
 		s->x[i] += s->y[i];
