@@ -280,26 +280,38 @@ static __attribute__((noinline)) void gemm_tile(const __m512i *cb, const int8_t 
 }
 
 /* One row group over tokens [t0, te) and blocks [c0, c0 + n) of decoded
- * codes cb: y = sums - sx (first chunk), y += sums (later chunks). */
+ * codes cb: y = sums - sx (first chunk), y += sums (later chunks).  The
+ * npf lines at pf (the next group's weights) are prefetched into L2 a few
+ * per tile, so the misses overlap the tiles instead of queueing at once. */
 static void gemm_group(const __m512i *cb, int n, int c0, const int8_t *x, size_t ldx,
-		       int t0, int te, const int32_t *sx, int32_t *y, size_t ldy, int nr)
+		       int t0, int te, const int32_t *sx, int32_t *y, size_t ldy, int nr,
+		       const char *pf, int npf)
 {
-	int t, k;
+	int t, k, per = npf / ((te - t0 + GT - 1) / GT) + 1;
 
 	for (t = t0; t < te; t += GT) {
 		const int8_t *xt[GT];
 		__m128i out[GT];
 		int nt = te - t < GT ? te - t : GT;
 
+		for (k = 0; k < per && npf > 0; k++, npf--, pf += 64)
+			_mm_prefetch(pf, _MM_HINT_T1);
 		for (k = 0; k < GT; k++)
 			xt[k] = x + (size_t)(k < nt ? t + k : te - 1) * ldx + 128 * c0;
 		gemm_tile(cb, xt, n, out);
 		for (k = 0; k < nt; k++) {
 			int32_t *yy = y + (size_t)(t + k) * ldy, tmp[GR];
+			__m128i v = c0 ? out[k] : _mm_sub_epi32(out[k], _mm_set1_epi32(sx[t + k - t0]));
 			int i;
-			_mm_storeu_si128((__m128i *)tmp, out[k]);
+			if (nr == GR) {
+				if (c0)
+					v = _mm_add_epi32(v, _mm_loadu_si128((const __m128i *)yy));
+				_mm_storeu_si128((__m128i *)yy, v);
+				continue;
+			}
+			_mm_storeu_si128((__m128i *)tmp, v);
 			for (i = 0; i < nr; i++)
-				yy[i] = c0 ? yy[i] + tmp[i] : tmp[i] - sx[t + k - t0];
+				yy[i] = c0 ? yy[i] + tmp[i] : tmp[i];
 		}
 	}
 }
@@ -310,7 +322,6 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 {
 	const __m512i m = code_mask();
 	__m512i cb[2 * GR * GEMM_CB];
-	size_t o;
 	int tc, t0, t, r, i, b, c0;
 
 	if (r1 <= r0 || T <= 0)
@@ -326,20 +337,19 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 		for (r = r0; r < r1; r += GR) {
 			const uint8_t *wr[GR];
 			int nr = r1 - r < GR ? r1 - r : GR;
+			/* the next group's weights, if it is a whole one */
+			int npf = r + 2 * GR <= r1 ? (int)((GR * row_bytes + 63) / 64) : 0;
 
 			for (i = 0; i < GR; i++)
 				wr[i] = w + (size_t)(i < nr ? r + i : r1 - 1) * row_bytes;
-			if (r + 2 * GR <= r1)	/* the next group's weights, into L2 */
-				for (o = 0; o < GR * row_bytes; o += 64)
-					_mm_prefetch((const char *)wr[0] + GR * row_bytes + o,
-						     _MM_HINT_T1);
 			for (c0 = 0; c0 == 0 || c0 < nb; c0 += GEMM_CB) {
 				int n = BN_MIN(GEMM_CB, nb - c0);
 				for (b = 0; b < n; b++)
 					for (i = 0; i < GR; i++)
 						codes(wr[i] + 32 * (c0 + b), m, &cb[2 * (GR * b + i)],
 						      &cb[2 * (GR * b + i) + 1]);
-				gemm_group(cb, n, c0, x, ldx, t0, te, sx, y + r, ldy, nr);
+				gemm_group(cb, n, c0, x, ldx, t0, te, sx, y + r, ldy, nr,
+					   (const char *)wr[0] + GR * row_bytes, c0 ? 0 : npf);
 			}
 		}
 	}
