@@ -242,7 +242,7 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 #define GR 4
 #define GT 4
 #define GEMM_CB 32
-#define CHUNK_BYTES (192 * 1024)
+#define CHUNK_BYTES (384 * 1024)
 
 /* Token k's products with the four rows' codes of block b. */
 #define GEMM_TOK(a0, a1, a2, a3, xk)						\
@@ -326,8 +326,10 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 
 	if (r1 <= r0 || T <= 0)
 		return;
-	tc = nb > 0 ? CHUNK_BYTES / (nb * 128) : T;
-	tc = tc < GT ? GT : tc - tc % GT;
+	tc = nb > 0 ? CHUNK_BYTES / (nb * 128) : T;	/* tokens per chunk, at most */
+	tc = tc < GT ? GT : tc;
+	tc = (T + (T + tc - 1) / tc - 1) / ((T + tc - 1) / tc);	/* balanced chunks */
+	tc = (tc + GT - 1) / GT * GT;
 	for (t0 = 0; t0 < T; t0 += tc) {
 		int te = t0 + tc < T ? t0 + tc : T;
 		int32_t sx[te - t0];
