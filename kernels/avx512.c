@@ -529,9 +529,8 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 /* One row after the other: a single sequential stream.  Interleaving
  * several rows (to share the loads of x, which sits in L1 anyway) measured
  * about half the bandwidth on Zen 4 for 5 KB rows (128256 x 2560 head:
- * 14 GB/s for 2 or 4 rows at a time against 28 GB/s for one). */
-/* One row after the other, a single sequential stream (interleaving rows
- * or software prefetch both measured slower from DRAM on Zen 4). */
+ * 14 GB/s for 2 or 4 rows at a time against 28 GB/s for one), and software
+ * prefetch ahead of the row halved it too. */
 static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
 		     const float *x, int n, float *y)
 {
