@@ -378,21 +378,24 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 
 /* Same order as scalar: per j, out += w[j] * v with separate mul and add;
  * eight ymm accumulators cover 64 values of d per pass over j. */
-static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
+static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
 	int d0, d, j, u;
 
 	for (d0 = 0; d0 + 8 <= hd; d0 += 64) {
 		int m = (hd - d0) / 8 < 8 ? (hd - d0) / 8 : 8;
 		__m256 acc[8];
+#pragma GCC unroll 8
 		for (u = 0; u < 8; u++)
 			acc[u] = _mm256_setzero_ps();
 		for (j = 0; j < n; j++) {
 			const float *vj = v + (size_t)j * ld + d0;
 			__m256 wj = _mm256_set1_ps(w[j]);
+#pragma GCC unroll 8
 			for (u = 0; u < m; u++)
 				acc[u] = _mm256_add_ps(acc[u], _mm256_mul_ps(wj, _mm256_loadu_ps(vj + 8 * u)));
 		}
+#pragma GCC unroll 8
 		for (u = 0; u < m; u++)
 			_mm256_storeu_ps(out + d0 + 8 * u, acc[u]);
 	}
@@ -405,7 +408,7 @@ static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, fl
 }
 
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
-static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
 {
 	int d, j;
 
@@ -430,6 +433,107 @@ static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, f
 			acc = acc + q[d] * kt[(size_t)d * ld + j];
 		out[j] = acc;
 	}
+}
+
+/* Four queries against the same keys: 32 positions per pass, 16 ymm
+ * accumulators; positions past the last multiple of 32 go to qk1. */
+static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float *out, size_t ldo)
+{
+	int d, j, u, g, n32 = n - n % 32;
+
+	for (j = 0; j < n32; j += 32) {
+		__m256 acc[4][4];
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				acc[g][u] = _mm256_setzero_ps();
+		for (d = 0; d < hd; d++) {
+			const float *k = kt + (size_t)d * ld + j;
+			__m256 kv[4];
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				kv[u] = _mm256_loadu_ps(k + 8 * u);
+#pragma GCC unroll 8
+			for (g = 0; g < 4; g++) {
+				__m256 qd = _mm256_set1_ps(q[(size_t)g * hd + d]);
+#pragma GCC unroll 8
+				for (u = 0; u < 4; u++)
+					acc[g][u] = _mm256_add_ps(acc[g][u], _mm256_mul_ps(qd, kv[u]));
+			}
+		}
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				_mm256_storeu_ps(out + g * ldo + j + 8 * u, acc[g][u]);
+	}
+	if (n32 < n)
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+			qk1(q + (size_t)g * hd, kt + n32, ld, n - n32, hd, out + g * ldo + n32);
+}
+
+/* Four weight rows over the same values: 32 values of d per pass; the
+ * values past the last multiple of 32 go to av1 (on a column slice). */
+static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, int hd, float *out)
+{
+	int d0, j, u, g, h32 = hd - hd % 32;
+
+	for (d0 = 0; d0 < h32; d0 += 32) {
+		__m256 acc[4][4];
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				acc[g][u] = _mm256_setzero_ps();
+		for (j = 0; j < n; j++) {
+			const float *vj = v + (size_t)j * ld + d0;
+			__m256 vv[4];
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				vv[u] = _mm256_loadu_ps(vj + 8 * u);
+#pragma GCC unroll 8
+			for (g = 0; g < 4; g++) {
+				__m256 wg = _mm256_set1_ps(w[g * ldw + j]);
+#pragma GCC unroll 8
+				for (u = 0; u < 4; u++)
+					acc[g][u] = _mm256_add_ps(acc[g][u], _mm256_mul_ps(wg, vv[u]));
+			}
+		}
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				_mm256_storeu_ps(out + (size_t)g * hd + d0 + 8 * u, acc[g][u]);
+	}
+	if (h32 < hd)
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+			av1(w + g * ldw, v + h32, ld, n, hd - h32, out + (size_t)g * hd + h32);
+}
+
+/* The group: four queries at a time where there are four, then one. */
+static void attn_qk(const float *q, int ng, const float *kt, size_t ld, int n, int hd,
+		    float *out, size_t ldo)
+{
+	int g = 0;
+
+	for (; g + 4 <= ng; g += 4)
+		qk4(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo, ldo);
+	for (; g < ng; g++)
+		qk1(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo);
+}
+
+static void attn_av(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
+		    int hd, float *out)
+{
+	int g = 0;
+
+	for (; g + 4 <= ng; g += 4)
+		av4(w + g * ldw, ldw, v, ld, n, hd, out + (size_t)g * hd);
+	for (; g < ng; g++)
+		av1(w + g * ldw, v, ld, n, hd, out + (size_t)g * hd);
 }
 
 const struct bn_kernels bn_kernels_avx2 = {

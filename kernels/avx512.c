@@ -543,13 +543,14 @@ static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
 /* Same order as scalar: per j, out += w[j] * v with separate mul and add;
  * eight zmm accumulators cover 128 values of d per pass over j (masked
  * past hd). */
-static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
+static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
 	int d0, j, u;
 
 	for (d0 = 0; d0 < hd; d0 += 128) {
 		__m512 acc[8];
 		__mmask16 km[8];
+#pragma GCC unroll 8
 		for (u = 0; u < 8; u++) {
 			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
 			acc[u] = _mm512_setzero_ps();
@@ -557,17 +558,19 @@ static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, fl
 		for (j = 0; j < n; j++) {
 			const float *vj = v + (size_t)j * ld + d0;
 			__m512 wj = _mm512_set1_ps(w[j]);
+#pragma GCC unroll 8
 			for (u = 0; u < 8; u++)
 				acc[u] = _mm512_add_ps(acc[u], _mm512_mul_ps(wj, _mm512_maskz_loadu_ps(km[u],
 													   vj + 16 * u)));
 		}
+#pragma GCC unroll 8
 		for (u = 0; u < 8; u++)
 			_mm512_mask_storeu_ps(out + d0 + 16 * u, km[u], acc[u]);
 	}
 }
 
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
-static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
 {
 	int d, j;
 
@@ -575,6 +578,7 @@ static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, f
 		int m = n - j < 64 ? n - j : 64, u;
 		__m512 acc[4];
 		__mmask16 km[4];
+#pragma GCC unroll 8
 		for (u = 0; u < 4; u++) {
 			int r = m - 16 * u;
 			km[u] = r >= 16 ? 0xffff : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
@@ -583,13 +587,113 @@ static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, f
 		for (d = 0; d < hd; d++) {
 			const float *k = kt + (size_t)d * ld + j;
 			__m512 qd = _mm512_set1_ps(q[d]);
+#pragma GCC unroll 8
 			for (u = 0; u < 4; u++)
 				acc[u] = _mm512_add_ps(acc[u], _mm512_mul_ps(qd,
 						_mm512_maskz_loadu_ps(km[u], k + 16 * u)));
 		}
+#pragma GCC unroll 8
 		for (u = 0; u < 4; u++)
 			_mm512_mask_storeu_ps(out + j + 16 * u, km[u], acc[u]);
 	}
+}
+
+/* Four queries against the same keys: 64 positions per pass, 16 zmm
+ * accumulators, each key vector loaded once for the four. */
+static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float *out, size_t ldo)
+{
+	int d, j, u, g;
+
+	for (j = 0; j < n; j += 64) {
+		__m512 acc[4][4];
+		__mmask16 km[4];
+#pragma GCC unroll 8
+		for (u = 0; u < 4; u++) {
+			km[u] = n - j - 16 * u > 0 ? tailmask(n - j - 16 * u) : 0;
+#pragma GCC unroll 8
+			for (g = 0; g < 4; g++)
+				acc[g][u] = _mm512_setzero_ps();
+		}
+		for (d = 0; d < hd; d++) {
+			const float *k = kt + (size_t)d * ld + j;
+			__m512 kv[4];
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				kv[u] = _mm512_maskz_loadu_ps(km[u], k + 16 * u);
+#pragma GCC unroll 8
+			for (g = 0; g < 4; g++) {
+				__m512 qd = _mm512_set1_ps(q[(size_t)g * hd + d]);
+#pragma GCC unroll 8
+				for (u = 0; u < 4; u++)
+					acc[g][u] = _mm512_add_ps(acc[g][u], _mm512_mul_ps(qd, kv[u]));
+			}
+		}
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				_mm512_mask_storeu_ps(out + g * ldo + j + 16 * u, km[u], acc[g][u]);
+	}
+}
+
+/* Four weight rows over the same values: 64 values of d per pass. */
+static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, int hd, float *out)
+{
+	int d0, j, u, g;
+
+	for (d0 = 0; d0 < hd; d0 += 64) {
+		__m512 acc[4][4];
+		__mmask16 km[4];
+#pragma GCC unroll 8
+		for (u = 0; u < 4; u++) {
+			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
+#pragma GCC unroll 8
+			for (g = 0; g < 4; g++)
+				acc[g][u] = _mm512_setzero_ps();
+		}
+		for (j = 0; j < n; j++) {
+			const float *vj = v + (size_t)j * ld + d0;
+			__m512 vv[4];
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				vv[u] = _mm512_maskz_loadu_ps(km[u], vj + 16 * u);
+#pragma GCC unroll 8
+			for (g = 0; g < 4; g++) {
+				__m512 wg = _mm512_set1_ps(w[g * ldw + j]);
+#pragma GCC unroll 8
+				for (u = 0; u < 4; u++)
+					acc[g][u] = _mm512_add_ps(acc[g][u], _mm512_mul_ps(wg, vv[u]));
+			}
+		}
+#pragma GCC unroll 8
+		for (g = 0; g < 4; g++)
+#pragma GCC unroll 8
+			for (u = 0; u < 4; u++)
+				_mm512_mask_storeu_ps(out + (size_t)g * hd + d0 + 16 * u, km[u], acc[g][u]);
+	}
+}
+
+/* The group: four queries at a time where there are four, then one. */
+static void attn_qk(const float *q, int ng, const float *kt, size_t ld, int n, int hd,
+		    float *out, size_t ldo)
+{
+	int g = 0;
+
+	for (; g + 4 <= ng; g += 4)
+		qk4(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo, ldo);
+	for (; g < ng; g++)
+		qk1(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo);
+}
+
+static void attn_av(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
+		    int hd, float *out)
+{
+	int g = 0;
+
+	for (; g + 4 <= ng; g += 4)
+		av4(w + g * ldw, ldw, v, ld, n, hd, out + (size_t)g * hd);
+	for (; g < ng; g++)
+		av1(w + g * ldw, v, ld, n, hd, out + (size_t)g * hd);
 }
 
 const struct bn_kernels bn_kernels_avx512 = {

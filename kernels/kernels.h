@@ -55,19 +55,23 @@ struct bn_kernels {
 	 * r0 and r1 (so splitting rows across threads changes nothing). */
 	void (*gemv_f16)(const uint16_t *w, size_t ld, int r0, int r1,
 			 const float *x, int n, float *y);
-	/* Attention output from weights w[0..n) and values v[j*ld + d]:
-	 *   out[d] = sum over j = 0, 1, ..., n-1 of w[j] * v[j*ld + d]
-	 * from 0.0f, summed in that order, each step a float multiply then a
-	 * float add (no FMA), for d in [0, hd).  Vectorised across d, so
-	 * bit-identical in every table, like attn_qk. */
-	void (*attn_av)(const float *w, const float *v, size_t ld, int n, int hd, float *out);
-	/* Attention scores against a transposed key cache kt[d*ld + j]:
-	 *   out[j] = sum over d = 0, 1, ..., hd-1 of q[d] * kt[d*ld + j]
-	 * summed in that order, each step a float multiply then a float add
-	 * (no FMA), for j in [0, n).  Every table vectorises across j, so the
-	 * results are bit-identical in every table: the attention, and hence
-	 * every later activation rounding, does not depend on the CPU. */
-	void (*attn_qk)(const float *q, const float *kt, size_t ld, int n, int hd, float *out);
+	/* Attention for the ng heads of a GQA group (they share one key and
+	 * value head, so each loaded key or value serves all of them).
+	 * Scores of query g (q + g*hd) against a transposed key cache
+	 * kt[d*ld + j]:
+	 *   out[g*ldo + j] = sum over d = 0, 1, ..., hd-1 of q[g*hd + d] * kt[d*ld + j]
+	 * for j in [0, n); outputs from weights w[g*ldw + j] and values
+	 * v[j*ld + d]:
+	 *   out[g*hd + d] = sum over j = 0, 1, ..., n-1 of w[g*ldw + j] * v[j*ld + d]
+	 * for d in [0, hd).  Each sum starts from 0.0f and runs in the order
+	 * shown, each step a float multiply then a float add (no FMA); every
+	 * table vectorises across j or d, so the results are bit-identical in
+	 * every table and for any ng: the attention, and hence every later
+	 * activation rounding, does not depend on the CPU. */
+	void (*attn_qk)(const float *q, int ng, const float *kt, size_t ld, int n, int hd,
+			float *out, size_t ldo);
+	void (*attn_av)(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
+			int hd, float *out);
 };
 
 extern const struct bn_kernels bn_kernels_scalar;

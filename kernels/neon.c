@@ -283,7 +283,7 @@ static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
 
 /* Same order as scalar: per j, out += w[j] * v with vmulq + vaddq (never
  * vfmaq); eight q accumulators cover 32 values of d per pass over j. */
-static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
+static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
 	int d0, d, j, u;
 
@@ -310,7 +310,7 @@ static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, fl
 
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add
  * (vmulq + vaddq, never vfmaq). */
-static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
 {
 	int d, j;
 
@@ -335,6 +335,25 @@ static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, f
 			acc = acc + q[d] * kt[(size_t)d * ld + j];
 		out[j] = acc;
 	}
+}
+
+/* The group, one query at a time. */
+static void attn_qk(const float *q, int ng, const float *kt, size_t ld, int n, int hd,
+		    float *out, size_t ldo)
+{
+	int g;
+
+	for (g = 0; g < ng; g++)
+		qk1(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo);
+}
+
+static void attn_av(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
+		    int hd, float *out)
+{
+	int g;
+
+	for (g = 0; g < ng; g++)
+		av1(w + g * ldw, v, ld, n, hd, out + (size_t)g * hd);
 }
 
 const struct bn_kernels bn_kernels_neon = {

@@ -137,7 +137,7 @@ static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
 		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
 }
 
-static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, float *out)
+static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
 	int d, j;
 
@@ -151,7 +151,7 @@ static void attn_av(const float *w, const float *v, size_t ld, int n, int hd, fl
 	}
 }
 
-static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
+static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
 {
 	int d, j;
 
@@ -163,6 +163,25 @@ static void attn_qk(const float *q, const float *kt, size_t ld, int n, int hd, f
 		for (j = 0; j < n; j++)
 			out[j] = out[j] + qd * k[j];
 	}
+}
+
+/* The group, one query at a time. */
+static void attn_qk(const float *q, int ng, const float *kt, size_t ld, int n, int hd,
+		    float *out, size_t ldo)
+{
+	int g;
+
+	for (g = 0; g < ng; g++)
+		qk1(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo);
+}
+
+static void attn_av(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
+		    int hd, float *out)
+{
+	int g;
+
+	for (g = 0; g < ng; g++)
+		av1(w + g * ldw, v, ld, n, hd, out + (size_t)g * hd);
 }
 
 const struct bn_kernels bn_kernels_scalar = {

@@ -24,7 +24,7 @@ struct bn_state {
 	float *kc;			/* [L][n_kv_heads][head_dim][n_ctx] keys after RoPE,
 				 * transposed for the attn_qk kernel */
 	float *vc;			/* [L][n_ctx][kvd] values */
-	float *att;			/* [nth][n_ctx] scores */
+	float *att;			/* [nth][n_heads / n_kv_heads][n_ctx] scores */
 	float *inv_freq;		/* [head_dim/2] */
 	float *cosv, *sinv;		/* [B][head_dim/2] */
 	float *hn;			/* [dim] final-norm row for the head */
@@ -41,10 +41,12 @@ struct bn_state {
 static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, size_t nth,
 			  size_t w, size_t npad, size_t maxout, size_t qd, size_t kvd)
 {
+	size_t grp = (size_t)(c->n_heads / c->n_kv_heads);
 	size_t floats[][3] = {	/* a * b * c floats each */
 		{ B, (size_t)c->dim, 1 }, { nth, w, 1 }, { B, maxout, 2 }, { B, qd, 2 },
 		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 }, { (size_t)c->n_layers, n_ctx, kvd },
-		{ (size_t)c->n_layers, n_ctx, kvd }, { nth, n_ctx, 1 }, { B + 1, (size_t)c->head_dim, 1 },
+		{ (size_t)c->n_layers, n_ctx, kvd }, { nth, n_ctx, grp },
+		{ B + 1, (size_t)c->head_dim, 1 },
 		{ (size_t)c->dim + (size_t)c->n_vocab, 1, 1 }, { B, 2, 1 },
 	};
 	size_t total = 0, x, i;
@@ -115,7 +117,7 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 	s->y = zalloc(B * maxout, 4, &bad);
 	s->kc = zalloc((size_t)c->n_layers * n_ctx * s->kvd, 4, &bad);
 	s->vc = zalloc((size_t)c->n_layers * n_ctx * s->kvd, 4, &bad);
-	s->att = zalloc((size_t)s->nth * n_ctx, 4, &bad);
+	s->att = zalloc((size_t)s->nth * n_ctx * (size_t)(c->n_heads / c->n_kv_heads), 4, &bad);
 	s->inv_freq = zalloc((size_t)c->head_dim / 2, 4, &bad);
 	s->cosv = zalloc(B * c->head_dim / 2, 4, &bad);
 	s->sinv = zalloc(B * c->head_dim / 2, 4, &bad);
@@ -355,35 +357,46 @@ struct att_job {
 	int layer, T;
 };
 
-/* One unit per (token, head); att is the running thread's scratch row. */
+/* Softmax of one row of n scores, scaled, in place. */
+static void softmax_row(float *att, int n, float scale)
+{
+	float mx = -INFINITY, sum = 0;
+	int j;
+
+	for (j = 0; j < n; j++) {	/* fmaxf(mx, a), without a libm call */
+		att[j] *= scale;
+		mx = att[j] > mx ? att[j] : mx;
+	}
+	for (j = 0; j < n; j++) {	/* expf is exactly 0 below -104 */
+		float e = att[j] - mx;
+		att[j] = e < -104.0f ? 0.0f : expf(e);
+		sum += att[j];
+	}
+	for (j = 0; j < n; j++)
+		att[j] /= sum;
+}
+
+/* One unit per (token, key/value head): the grp query heads sharing that
+ * head go through the kernels together; att is the running thread's
+ * scratch, grp rows of n_ctx. */
 static void att_unit(void *arg, int i, int ith)
 {
 	struct att_job *j = arg;
 	struct bn_state *s = j->s;
 	const struct bn_config *c = &s->m->cfg;
-	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads;
+	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads, g;
+	int t = i / c->n_kv_heads, kvh = i % c->n_kv_heads, p = s->pos + t;
 	const float *kc = s->kc + (size_t)j->layer * s->n_ctx * s->kvd;
 	const float *vc = s->vc + (size_t)j->layer * s->n_ctx * s->kvd;
-	float *att = s->att + (size_t)ith * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
+	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
+	size_t h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
 
-	{
-		int t = i / c->n_heads, h = i % c->n_heads, kvh = h / grp, p = s->pos + t, jj;
-		const float *q = s->q + (size_t)t * s->qd + h * hd;
-		float *o = s->ao + (size_t)t * s->qd + h * hd, mx = -INFINITY, sum = 0;
-		s->k->attn_qk(q, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1, hd, att);
-		for (jj = 0; jj <= p; jj++) {	/* fmaxf(mx, a), without a libm call */
-			att[jj] *= scale;
-			mx = att[jj] > mx ? att[jj] : mx;
-		}
-		for (jj = 0; jj <= p; jj++) {	/* expf is exactly 0 below -104 */
-			float e = att[jj] - mx;
-			att[jj] = e < -104.0f ? 0.0f : expf(e);
-			sum += att[jj];
-		}
-		for (jj = 0; jj <= p; jj++)
-			att[jj] /= sum;
-		s->k->attn_av(att, vc + kvh * hd, (size_t)s->kvd, p + 1, hd, o);
-	}
+	s->k->attn_qk(s->q + h0, grp, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1,
+		      hd, att, (size_t)s->n_ctx);
+	for (g = 0; g < grp; g++)
+		softmax_row(att + (size_t)g * s->n_ctx, p + 1, scale);
+	s->k->attn_av(att, (size_t)s->n_ctx, grp, vc + kvh * hd, (size_t)s->kvd, p + 1, hd,
+		      s->ao + h0);
 }
 
 static void att_range(void *arg, int i0, int i1, int ith)
@@ -452,7 +465,7 @@ static void layer(struct bn_state *s, int L, int T)
 		memcpy(vc + (size_t)(s->pos + t) * s->kvd, s->vb + (size_t)t * s->kvd,
 		       (size_t)s->kvd * 4);
 	}
-	bn_pool_run_ranges(s->pool, att_range, &aj, T * c->n_heads);
+	bn_pool_run_ranges(s->pool, att_range, &aj, T * c->n_kv_heads);
 	norm_quant(s, s->ao, NULL, s->qd, l->attn_sub_norm, s->qd, T);
 	linear(s, &l->o, s->y, T);
 

@@ -434,64 +434,77 @@ static void test_dots(const struct bn_kernels *k)
 		free(hw);
 	}
 
-	/* attn_av: bit-identical to scalar (same order, no FMA), nothing
-	 * written past hd */
+	/* attn_av: bit-identical to scalar (same order, no FMA) for any group
+	 * size ng, and equal to ng single calls; nothing written past hd */
 	{
-		static const int hds[] = { 1, 7, 8, 15, 16, 64, 100, 128, 131, 200 };
-		static const int ns[] = { 0, 1, 5, 33 };
-		int bad_av = 0, hi, ni;
-		size_t ld = 211;
-		float *wv = xmalloc(sizeof(float) * 33), *vv = xmalloc(sizeof(float) * 33 * 211);
-		float *o0 = xmalloc(sizeof(float) * 210), *o1 = xmalloc(sizeof(float) * 210);
+		static const int hds[] = { 1, 7, 8, 15, 16, 31, 32, 64, 100, 128, 131, 200 };
+		static const int ns[] = { 0, 1, 5, 33 }, ngs[] = { 1, 3, 4, 5, 8 };
+		int bad_av = 0, hi, ni, gi, g;
+		size_t ld = 211, ldw = 37;
+		float *wv = xmalloc(sizeof(float) * 8 * 37), *vv = xmalloc(sizeof(float) * 33 * 211);
+		float *o0 = xmalloc(sizeof(float) * 8 * 210), *o1 = xmalloc(sizeof(float) * 8 * 210);
 
-		for (i = 0; i < 33; i++)
+		for (i = 0; i < 8 * 37; i++)
 			wv[i] = (float)(rnd() % 1000) / 997.0f;
 		for (i = 0; i < 33 * 211; i++)
 			vv[i] = ((float)(rnd() % 20001) - 10000.0f) / 3001.0f;
 		for (hi = 0; hi < (int)(sizeof(hds) / sizeof(hds[0])); hi++)
-			for (ni = 0; ni < (int)(sizeof(ns) / sizeof(ns[0])); ni++) {
-				for (i = 0; i < 210; i++)
-					o0[i] = o1[i] = -7.0f;
-				bn_kernels_scalar.attn_av(wv, vv, ld, ns[ni], hds[hi], o0);
-				k->attn_av(wv, vv, ld, ns[ni], hds[hi], o1);
-				bad_av += memcmp(o0, o1, sizeof(float) * 210) != 0;
-				for (i = hds[hi]; i < 210; i++)
-					bad_av += o1[i] != -7.0f;
-			}
-		CHECK(bad_av == 0, "%s: attn_av bit-identical to scalar, nothing written past hd",
-		      k->name);
+			for (ni = 0; ni < (int)(sizeof(ns) / sizeof(ns[0])); ni++)
+				for (gi = 0; gi < (int)(sizeof(ngs) / sizeof(ngs[0])); gi++) {
+					int hd = hds[hi], ng = ngs[gi];
+					for (i = 0; i < 8 * 210; i++)
+						o0[i] = o1[i] = -7.0f;
+					for (g = 0; g < ng; g++)	/* one at a time */
+						bn_kernels_scalar.attn_av(wv + g * ldw, ldw, 1, vv, ld, ns[ni], hd,
+									  o0 + (size_t)g * hd);
+					k->attn_av(wv, ldw, ng, vv, ld, ns[ni], hd, o1);
+					bad_av += memcmp(o0, o1, sizeof(float) * 8 * 210) != 0;
+					for (i = ng * hd; i < 8 * 210; i++)
+						bad_av += o1[i] != -7.0f;
+				}
+		CHECK(bad_av == 0, "%s: attn_av bit-identical to scalar for groups of 1-8, "
+		      "nothing written past ng*hd", k->name);
 		free(wv);
 		free(vv);
 		free(o0);
 		free(o1);
 	}
 
-	/* attn_qk: bit-identical to scalar (same summation order), any n */
+	/* attn_qk: bit-identical to scalar (same summation order) for any n
+	 * and group size, and equal to single calls; nothing written past n */
 	{
 		static const int qn[] = { 1, 7, 16, 31, 32, 33, 64, 65, 100, 129 };
-		static const int qh[] = { 2, 16, 64, 128 };
-		int bad_qk = 0, hi;
-		size_t ld = 160;
-		float *kt = xmalloc(sizeof(float) * 128 * ld), *o0 = xmalloc(sizeof(float) * 161);
-		float *o1 = xmalloc(sizeof(float) * 161), *qv = xmalloc(sizeof(float) * 128);
+		static const int qh[] = { 2, 16, 64, 128 }, ngs[] = { 1, 3, 4, 5, 8 };
+		int bad_qk = 0, hi, gi, g;
+		size_t ld = 160, ldo = 170;
+		float *kt = xmalloc(sizeof(float) * 128 * ld), *o0 = xmalloc(sizeof(float) * 8 * ldo);
+		float *o1 = xmalloc(sizeof(float) * 8 * ldo), *qv = xmalloc(sizeof(float) * 8 * 128);
 
 		for (i = 0; i < (int)(128 * ld); i++)
 			kt[i] = a[i % 140] * (1.0f + (float)(i % 7) * 0.1f);
-		for (i = 0; i < 128; i++)
-			qv[i] = b[i % 140];
+		for (i = 0; i < 8 * 128; i++)
+			qv[i] = b[i % 140] * (1.0f + (float)(i / 128) * 0.25f);
 		for (hi = 0; hi < 4; hi++)
-			for (c = 0; c < sizeof(qn) / sizeof(qn[0]); c++) {
-				int n = qn[c];
-				for (i = 0; i < 161; i++)
-					o0[i] = o1[i] = NAN;
-				bn_kernels_scalar.attn_qk(qv, kt, ld, n, qh[hi], o0);
-				k->attn_qk(qv, kt, ld, n, qh[hi], o1);
-				bad_qk += memcmp(o0, o1, sizeof(float) * (size_t)n) != 0;
-				for (i = n; i < 161; i++)
-					bad_qk += !isnan(o1[i]);
-			}
-		CHECK(bad_qk == 0, "%s: attn_qk bit-identical to scalar, nothing written past n",
-		      k->name);
+			for (c = 0; c < sizeof(qn) / sizeof(qn[0]); c++)
+				for (gi = 0; gi < (int)(sizeof(ngs) / sizeof(ngs[0])); gi++) {
+					int n = qn[c], hd = qh[hi], ng = ngs[gi], jj;
+					for (i = 0; i < (int)(8 * ldo); i++)
+						o0[i] = o1[i] = NAN;
+					for (g = 0; g < ng; g++)
+						bn_kernels_scalar.attn_qk(qv + g * hd, 1, kt, ld, n, hd,
+									  o0 + g * ldo, ldo);
+					k->attn_qk(qv, ng, kt, ld, n, hd, o1, ldo);
+					for (g = 0; g < ng; g++) {
+						bad_qk += memcmp(o0 + g * ldo, o1 + g * ldo,
+								 sizeof(float) * (size_t)n) != 0;
+						for (jj = n; jj < (int)ldo; jj++)
+							bad_qk += !isnan(o1[g * ldo + jj]);
+					}
+					for (i = ng * (int)ldo; i < (int)(8 * ldo); i++)
+						bad_qk += !isnan(o1[i]);
+				}
+		CHECK(bad_qk == 0, "%s: attn_qk bit-identical to scalar for groups of 1-8, "
+		      "nothing written past n", k->name);
 		free(kt);
 		free(o0);
 		free(o1);
