@@ -673,28 +673,8 @@ static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, in
 	}
 }
 
-/* The group: four queries at a time where there are four, then one. */
-static void attn_qk(const float *q, int ng, const float *kt, size_t ld, int n, int hd,
-		    float *out, size_t ldo)
-{
-	int g = 0;
-
-	for (; g + 4 <= ng; g += 4)
-		qk4(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo, ldo);
-	for (; g < ng; g++)
-		qk1(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo);
-}
-
-static void attn_av(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
-		    int hd, float *out)
-{
-	int g = 0;
-
-	for (; g + 4 <= ng; g += 4)
-		av4(w + g * ldw, ldw, v, ld, n, hd, out + (size_t)g * hd);
-	for (; g < ng; g++)
-		av1(w + g * ldw, v, ld, n, hd, out + (size_t)g * hd);
-}
+#define BN_ATTN4
+#include "attn_group.h"
 
 const struct bn_kernels bn_kernels_avx512 = {
 	.name = "avx512",

@@ -165,24 +165,7 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
-/* The group, one query at a time. */
-static void attn_qk(const float *q, int ng, const float *kt, size_t ld, int n, int hd,
-		    float *out, size_t ldo)
-{
-	int g;
-
-	for (g = 0; g < ng; g++)
-		qk1(q + (size_t)g * hd, kt, ld, n, hd, out + g * ldo);
-}
-
-static void attn_av(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
-		    int hd, float *out)
-{
-	int g;
-
-	for (g = 0; g < ng; g++)
-		av1(w + g * ldw, v, ld, n, hd, out + (size_t)g * hd);
-}
+#include "attn_group.h"
 
 const struct bn_kernels bn_kernels_scalar = {
 	.name = "scalar",
