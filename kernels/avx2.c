@@ -309,17 +309,6 @@ static float dot_f16(const uint16_t *w, const float *x, int n)
 	return acc;
 }
 
-/* One row after the other, a single sequential stream: interleaving rows
- * to share the loads of x (in L1 anyway) halves the bandwidth on Zen 4. */
-static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
-		     const float *x, int n, float *y)
-{
-	int r;
-
-	for (r = r0; r < r1; r++)
-		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
-}
-
 static float dot_bf16(const uint16_t *w, const float *x, int n)
 {
 	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
@@ -514,7 +503,7 @@ static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, in
 }
 
 #define BN_ATTN4
-#include "attn_group.h"
+#include "derived.h"
 
 const struct bn_kernels bn_kernels_avx2 = {
 	.name = "avx2",

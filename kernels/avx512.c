@@ -526,20 +526,6 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 }
 
-/* One row after the other: a single sequential stream.  Interleaving
- * several rows (to share the loads of x, which sits in L1 anyway) measured
- * about half the bandwidth on Zen 4 for 5 KB rows (128256 x 2560 head:
- * 14 GB/s for 2 or 4 rows at a time against 28 GB/s for one), and software
- * prefetch ahead of the row halved it too. */
-static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
-		     const float *x, int n, float *y)
-{
-	int r;
-
-	for (r = r0; r < r1; r++)
-		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
-}
-
 /* Same order as scalar: per j, out += w[j] * v with separate mul and add;
  * eight zmm accumulators cover 128 values of d per pass over j (masked
  * past hd). */
@@ -674,7 +660,7 @@ static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, in
 }
 
 #define BN_ATTN4
-#include "attn_group.h"
+#include "derived.h"
 
 const struct bn_kernels bn_kernels_avx512 = {
 	.name = "avx512",

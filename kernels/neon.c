@@ -270,17 +270,6 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return vaddvq_f32(vaddq_f32(vaddq_f32(a[0], a[1]), vaddq_f32(a[2], a[3])));
 }
 
-/* One row after the other (a single sequential stream), so every row equals
- * dot_f16 whatever the row range. */
-static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
-		     const float *x, int n, float *y)
-{
-	int r;
-
-	for (r = r0; r < r1; r++)
-		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
-}
-
 /* Same order as scalar: per j, out += w[j] * v with vmulq + vaddq (never
  * vfmaq); eight q accumulators cover 32 values of d per pass over j. */
 static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
@@ -337,7 +326,7 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
-#include "attn_group.h"
+#include "derived.h"
 
 const struct bn_kernels bn_kernels_neon = {
 	.name = "neon",

@@ -128,15 +128,6 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return acc;
 }
 
-static void gemv_f16(const uint16_t *w, size_t ld, int r0, int r1,
-		     const float *x, int n, float *y)
-{
-	int r;
-
-	for (r = r0; r < r1; r++)
-		y[r - r0] = dot_f16(w + (size_t)r * ld, x, n);
-}
-
 static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
 	int d, j;
@@ -165,7 +156,7 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
-#include "attn_group.h"
+#include "derived.h"
 
 const struct bn_kernels bn_kernels_scalar = {
 	.name = "scalar",
