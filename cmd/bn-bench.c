@@ -29,6 +29,7 @@ static void usage(FILE *fp)
 		"  -t, --threads LIST      thread counts (default: all CPUs)\n"
 		"  -r, --repetitions N     timed runs per test (default 5)\n"
 		"  -b, --batch-size N      tokens per forward chunk (default 512)\n"
+		"      --cache-type T      KV cache: f32 (default) or f16\n"
 		"  -o, --output FORMAT     md (default), csv, json or jsonl\n"
 		"      --kernels all|NAME  time every kernel table (all) or one, and the\n"
 		"                          read bandwidth; with -m, decode against it\n"
@@ -155,7 +156,7 @@ static void plot_svg(const char *path, const char *kname, const int *th, int nth
 		die_err(rc, &eb);
 }
 
-enum { O_KERNELS = 256, O_PLOT };
+enum { O_KERNELS = 256, O_PLOT, O_CTYPE };
 
 int main(int argc, char **argv)
 {
@@ -169,12 +170,13 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "kernels", required_argument, NULL, O_KERNELS },
 		{ "plot", required_argument, NULL, O_PLOT },
+		{ "cache-type", required_argument, NULL, O_CTYPE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	int pp[MAXL] = { 128 }, tg[MAXL] = { 32 }, th[MAXL], npp = 1, ntg = 1, nth = 1;
-	int reps = 5, batch = 512, c, i, j, nk = 0, nkt = 0, maxth = 0;
+	int reps = 5, batch = 512, kv_type = BN_TYPE_F32, c, i, j, nk = 0, nkt = 0, maxth = 0;
 	const char *model = NULL, *kname = NULL, *plot = NULL;
 	const struct bn_kernels *ktab[8];
 	static struct bn_bench_result res[2 * MAXL * MAXL];
@@ -196,6 +198,7 @@ int main(int argc, char **argv)
 		case 't': nth = parse_list(optarg, th, 1, 1024, "-t"); break;
 		case 'r': reps = (int)cli_int(optarg, 1, BN_BENCH_MAX_REPS, "-r"); break;
 		case 'b': batch = (int)cli_int(optarg, 1, 1 << 20, "-b"); break;
+		case O_CTYPE: kv_type = cli_kv_type(optarg); break;
 		case 'o':
 			if (bn_fmt_parse(optarg, &fmt) < 0)
 				usage_error("unknown output format '%s' (md, csv, json, jsonl)", optarg);
@@ -247,7 +250,7 @@ int main(int argc, char **argv)
 				int p = j < npp ? pp[j] : 0, g = j < npp ? 0 : tg[j - npp];
 				if (!p && !g)
 					continue;
-				if ((rc = bn_bench_tokens(&m, pool, p, g, batch, reps, &res[nres], &eb)) < 0)
+				if ((rc = bn_bench_tokens(&m, pool, p, g, batch, kv_type, reps, &res[nres], &eb)) < 0)
 					die_err(rc, &eb);
 				bn_bench_rec_test(&rs, &in, &res[nres++]);
 			}

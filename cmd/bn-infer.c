@@ -29,6 +29,8 @@ static void usage(FILE *fp)
 	"                          512 for --perplexity)\n"
 	"  -b, --batch-size N      prompt tokens per forward pass (default 128)\n"
 	"  -t, --threads N         threads (default: online CPUs)\n"
+	"      --cache-type T      KV cache: f32 (default) or f16 (half the memory;\n"
+	"                          keys and values rounded to f16)\n"
 	"      --temp T            temperature (default 0.8; 0 = greedy)\n"
 	"      --top-k N           (default 40; 0 = off)\n"
 	"      --top-p P           (default 0.95; 1 = off)\n"
@@ -71,13 +73,13 @@ static void usage(FILE *fp)
 
 enum { O_IDS = 256, O_IEOS,
        O_NOBOS, O_JSONL, O_LOGITS, O_ALL, O_LFMT, O_PPL, O_STOP, O_NOESC, O_STREAM, O_CHAT,
-       O_TMPL, O_SYS, O_NOTIME, O_SHARD, O_RESUME, O_XSFD, O_XS, O_PMODE, O_CHUNKS };
+       O_TMPL, O_SYS, O_NOTIME, O_SHARD, O_RESUME, O_XSFD, O_XS, O_PMODE, O_CHUNKS, O_CTYPE };
 
 static const struct option opts[] = {
 	{ "model", 1, 0, 'm' }, { "prompt", 1, 0, 'p' }, { "file", 1, 0, 'f' },
 	{ "output", 1, 0, 'o' }, { "ids", 0, 0, O_IDS }, { "n-predict", 1, 0, 'n' },
 	{ "ctx-size", 1, 0, 'c' }, { "batch-size", 1, 0, 'b' }, { "threads", 1, 0, 't' },
-	CLI_SAMPLER_LONGOPTS, { "stop", 1, 0, O_STOP },
+	{ "cache-type", 1, 0, O_CTYPE }, CLI_SAMPLER_LONGOPTS, { "stop", 1, 0, O_STOP },
 	{ "ignore-eos", 0, 0, O_IEOS }, { "no-bos", 0, 0, O_NOBOS }, { "escape", 0, 0, 'e' },
 	{ "no-escape", 0, 0, O_NOESC }, { "stream", 0, 0, O_STREAM }, { "chat", 0, 0, O_CHAT },
 	{ "chat-template", 1, 0, O_TMPL }, { "system", 1, 0, O_SYS },
@@ -114,6 +116,7 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o)
 		case 'c': o->n_ctx = (int)cli_int(optarg, 1, 1 << 24, "-c"); break;
 		case 'b': o->n_batch = (int)cli_int(optarg, 1, 1 << 16, "-b"); break;
 		case 't': o->n_threads = (int)cli_int(optarg, 1, 1024, "-t"); break;
+		case O_CTYPE: o->kv_type = cli_kv_type(optarg); break;
 		case O_STOP:
 			if (o->n_stop_str == BN_MAX_STOP_STR)
 				usage_error("at most %d --stop strings", BN_MAX_STOP_STR);

@@ -424,6 +424,27 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
+static void f16_f32(const uint16_t *src, float *dst, int n)
+{
+	int i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, ld_f16(src + i));
+	for (; i < n; i++)
+		dst[i] = bn_f16_to_f32(src[i]);
+}
+
+static void f32_f16(const float *src, uint16_t *dst, int n)
+{
+	int i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *)(dst + i),
+				 _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+	for (; i < n; i++)
+		dst[i] = bn_f32_to_f16(src[i]);
+}
+
 /* Four queries against the same keys: 32 positions per pass, 16 ymm
  * accumulators; positions past the last multiple of 32 go to qk1. */
 static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float *out, size_t ldo)
@@ -515,6 +536,8 @@ const struct bn_kernels bn_kernels_avx2 = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
+	.f16_f32 = f16_f32,
+	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

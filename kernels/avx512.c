@@ -582,6 +582,27 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
+static void f16_f32(const uint16_t *src, float *dst, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i += 16) {
+		__mmask16 k = tailmask(n - i);
+		_mm512_mask_storeu_ps(dst + i, k, ld_f16_mask(src + i, k));
+	}
+}
+
+static void f32_f16(const float *src, uint16_t *dst, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i += 16) {
+		__mmask16 k = tailmask(n - i);
+		_mm256_mask_storeu_epi16(dst + i, k, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(k, src + i),
+								     _MM_FROUND_TO_NEAREST_INT));
+	}
+}
+
 /* Four queries against the same keys: 64 positions per pass, 16 zmm
  * accumulators, each key vector loaded once for the four. */
 static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float *out, size_t ldo)
@@ -670,6 +691,8 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
+	.f16_f32 = f16_f32,
+	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

@@ -55,6 +55,11 @@ struct bn_kernels {
 	 * r0 and r1 (so splitting rows across threads changes nothing). */
 	void (*gemv_f16)(const uint16_t *w, size_t ld, int r0, int r1,
 			 const float *x, int n, float *y);
+	/* The f16 KV cache: dst[i] = the f16 value src[i] as float, exactly;
+	 * and dst[i] = src[i] rounded to f16, nearest even, overflow to inf,
+	 * NaN to a quiet NaN with the top payload bits (bn_f32_to_f16). */
+	void (*f16_f32)(const uint16_t *src, float *dst, int n);
+	void (*f32_f16)(const float *src, uint16_t *dst, int n);
 	/* Attention for the ng heads of a GQA group (they share one key and
 	 * value head, so each loaded key or value serves all of them).
 	 * Scores of query g (q + g*hd) against a transposed key cache

@@ -326,6 +326,26 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
+static void f16_f32(const uint16_t *src, float *dst, int n)
+{
+	int i;
+
+	for (i = 0; i + 4 <= n; i += 4)
+		vst1q_f32(dst + i, ld_f16(src + i));
+	for (; i < n; i++)
+		dst[i] = bn_f16_to_f32(src[i]);
+}
+
+static void f32_f16(const float *src, uint16_t *dst, int n)
+{
+	int i;
+
+	for (i = 0; i + 4 <= n; i += 4)	/* FPCR: round to nearest even */
+		vst1_u16(dst + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(src + i))));
+	for (; i < n; i++)
+		dst[i] = bn_f32_to_f16(src[i]);
+}
+
 #include "derived.h"
 
 const struct bn_kernels bn_kernels_neon = {
@@ -338,6 +358,8 @@ const struct bn_kernels bn_kernels_neon = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
+	.f16_f32 = f16_f32,
+	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

@@ -128,6 +128,22 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return acc;
 }
 
+static void f16_f32(const uint16_t *src, float *dst, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = bn_f16_to_f32(src[i]);
+}
+
+static void f32_f16(const float *src, uint16_t *dst, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = bn_f32_to_f16(src[i]);
+}
+
 static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
 {
 	int d, j;
@@ -168,6 +184,8 @@ const struct bn_kernels bn_kernels_scalar = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
+	.f16_f32 = f16_f32,
+	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 };

@@ -83,7 +83,8 @@ static int one_run(struct bn_state *st, const int32_t *tok, int n_prompt, int n_
 }
 
 int bn_bench_tokens(const struct bn_model *m, struct bn_pool *pool, int n_prompt, int n_gen,
-		    int n_batch, int reps, struct bn_bench_result *r, struct bn_errbuf *eb)
+		    int n_batch, int kv_type, int reps, struct bn_bench_result *r,
+		    struct bn_errbuf *eb)
 {
 	struct bn_state *st;
 	int32_t *tok;
@@ -105,7 +106,8 @@ int bn_bench_tokens(const struct bn_model *m, struct bn_pool *pool, int n_prompt
 		return bn_fail(eb, BN_ENOMEM, "out of memory");
 	fill_tokens(tok, n, m->cfg.n_vocab);
 	bn_bench_reset_peak_rss();
-	if ((rc = bn_state_new(&st, m, n, r->n_batch, pool, eb)) < 0) {
+	r->kv_type = kv_type;
+	if ((rc = bn_state_new_kv(&st, m, n, r->n_batch, kv_type, pool, eb)) < 0) {
 		free(tok);
 		return rc;
 	}

@@ -27,12 +27,14 @@ struct bn_bench_result {
 	double avg_ns, stddev_ns, avg_ts, stddev_ts;
 	long long peak_rss;		/* bytes, -1 if unknown */
 	long long kv_bytes;		/* KV cache of the state used */
+	int kv_type;			/* its type, BN_TYPE_F32 or BN_TYPE_F16 */
 };
 
 /* Run one token test on m with the given pool (threads) and fill r.
  * Exactly one of n_prompt, n_gen is non-zero. */
 int bn_bench_tokens(const struct bn_model *m, struct bn_pool *pool, int n_prompt, int n_gen,
-		    int n_batch, int reps, struct bn_bench_result *r, struct bn_errbuf *eb);
+		    int n_batch, int kv_type, int reps, struct bn_bench_result *r,
+		    struct bn_errbuf *eb);
 
 /* Weight bytes streamed by one decode step (ternary layers + head row
  * reads), and integer/float operations per token (2 per weight). */

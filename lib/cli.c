@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gguf.h"
 #include "kernels.h"
 
 const char *argv0 = "bn";
@@ -79,6 +80,15 @@ long long cli_int(const char *s, long long lo, long long hi, const char *opt)
 		usage_error("invalid value '%s' for %s (expected an integer in %lld..%lld)",
 			    s, opt, lo, hi);
 	return v;
+}
+
+int cli_kv_type(const char *s)
+{
+	if (!strcmp(s, "f32"))
+		return BN_TYPE_F32;
+	if (!strcmp(s, "f16"))
+		return BN_TYPE_F16;
+	usage_error("invalid value '%s' for --cache-type (expected f32 or f16)", s);
 }
 
 double cli_float(const char *s, double lo, double hi, const char *opt)

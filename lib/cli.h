@@ -24,6 +24,8 @@ void print_version(void) __attribute__((noreturn));
 /* Checked number parsing; die with exit 2 on a bad value for option opt. */
 long long cli_int(const char *s, long long lo, long long hi, const char *opt);
 double cli_float(const char *s, double lo, double hi, const char *opt);
+/* --cache-type: "f32" or "f16" as BN_TYPE_F32 / BN_TYPE_F16. */
+int cli_kv_type(const char *s);
 
 /* After a write error on stdout: EPIPE exits 0 quietly, others die. */
 void cli_check_stdout(void);

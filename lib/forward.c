@@ -21,9 +21,11 @@ struct bn_state {
 	float *g, *u;			/* [B][ffn] */
 	float *kb, *vb;			/* [B][kvd] new keys and values */
 	float *y;			/* [B][max_out] projection output */
-	float *kc;			/* [L][n_kv_heads][head_dim][n_ctx] keys after RoPE,
-				 * transposed for the attn_qk kernel */
-	float *vc;			/* [L][n_ctx][kvd] values */
+	void *kc;			/* [L][n_kv_heads][head_dim][n_ctx] keys after RoPE,
+				 * transposed for the attn_qk kernel (float or f16) */
+	void *vc;			/* [L][n_ctx][kvd] values (float or f16) */
+	int kv_f16;			/* cache in f16 (else float) */
+	float *kvs;			/* f16 cache: one layer's keys, then values, as float */
 	float *att;			/* [nth][n_heads / n_kv_heads][n_ctx] scores */
 	float *inv_freq;		/* [head_dim/2] */
 	float *cosv, *sinv;		/* [B][head_dim/2] */
@@ -39,13 +41,15 @@ struct bn_state {
 /* Bytes of all the buffers bn_state_new allocates, overflow-checked: 0 on
  * overflow.  Sizes derive from the model file, so check before calloc. */
 static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, size_t nth,
-			  size_t w, size_t npad, size_t maxout, size_t qd, size_t kvd)
+			  size_t w, size_t npad, size_t maxout, size_t qd, size_t kvd, int kv_f16)
 {
 	size_t grp = (size_t)(c->n_heads / c->n_kv_heads);
 	size_t floats[][3] = {	/* a * b * c floats each */
 		{ B, (size_t)c->dim, 1 }, { nth, w, 1 }, { B, maxout, 2 }, { B, qd, 2 },
-		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 }, { (size_t)c->n_layers, n_ctx, kvd },
-		{ (size_t)c->n_layers, n_ctx, kvd }, { nth, n_ctx, grp },
+		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 },
+		{ (size_t)c->n_layers, n_ctx, kv_f16 ? kvd / 2 + 1 : kvd },	/* f16: half */
+		{ (size_t)c->n_layers, n_ctx, kv_f16 ? kvd / 2 + 1 : kvd }, { nth, n_ctx, grp },
+		{ kv_f16 ? 2 : 0, n_ctx, kvd },
 		{ B + 1, (size_t)c->head_dim, 1 },
 		{ (size_t)c->dim + (size_t)c->n_vocab, 1, 1 }, { B, 2, 1 },
 	};
@@ -72,12 +76,20 @@ static void *zalloc(size_t n, size_t size, int *bad)
 int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int n_batch,
 		 struct bn_pool *pool, struct bn_errbuf *eb)
 {
+	return bn_state_new_kv(out, m, n_ctx, n_batch, BN_TYPE_F32, pool, eb);
+}
+
+int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, int n_batch,
+		    int kv_type, struct bn_pool *pool, struct bn_errbuf *eb)
+{
 	const struct bn_config *c = &m->cfg;
 	struct bn_state *s;
-	size_t B, w, maxout, total;
+	size_t B, w, maxout, total, kvn, kvsz = kv_type == BN_TYPE_F16 ? 2 : 4;
 	int bad = 0, i;
 
 	*out = NULL;
+	if (kv_type != BN_TYPE_F32 && kv_type != BN_TYPE_F16)
+		return bn_fail(eb, BN_EINVAL, "KV cache type must be f32 or f16");
 	if (n_ctx < 1 || n_ctx > c->ctx_max)
 		return bn_fail(eb, BN_ERANGE, "context size %d is outside 1..%d", n_ctx, c->ctx_max);
 	if (n_batch < 1)
@@ -96,8 +108,9 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 	s->npad = bn_t2_nb((int)w) * BN_T2_BLOCK;
 	maxout = (size_t)BN_MAX(BN_MAX(s->qd, c->dim), c->ffn_dim);
 	B = (size_t)n_batch;
+	s->kv_f16 = kv_type == BN_TYPE_F16;
 	total = state_bytes(c, B, (size_t)n_ctx, (size_t)s->nth, w, (size_t)s->npad, maxout,
-			    (size_t)s->qd, (size_t)s->kvd);
+			    (size_t)s->qd, (size_t)s->kvd, s->kv_f16);
 	if (!total || total > STATE_MAX) {
 		bn_state_free(s);
 		return bn_fail(eb, BN_ERANGE, "a context of %d tokens needs more than %zu GiB",
@@ -115,8 +128,11 @@ int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int
 	s->kb = zalloc(B * s->kvd, 4, &bad);
 	s->vb = zalloc(B * s->kvd, 4, &bad);
 	s->y = zalloc(B * maxout, 4, &bad);
-	s->kc = zalloc((size_t)c->n_layers * n_ctx * s->kvd, 4, &bad);
-	s->vc = zalloc((size_t)c->n_layers * n_ctx * s->kvd, 4, &bad);
+	kvn = (size_t)c->n_layers * n_ctx * s->kvd;
+	s->kc = zalloc(kvn, kvsz, &bad);
+	s->vc = zalloc(kvn, kvsz, &bad);
+	if (s->kv_f16)
+		s->kvs = zalloc(2 * (size_t)n_ctx * s->kvd, 4, &bad);
 	s->att = zalloc((size_t)s->nth * n_ctx * (size_t)(c->n_heads / c->n_kv_heads), 4, &bad);
 	s->inv_freq = zalloc((size_t)c->head_dim / 2, 4, &bad);
 	s->cosv = zalloc(B * c->head_dim / 2, 4, &bad);
@@ -139,7 +155,7 @@ void bn_state_free(struct bn_state *s)
 	if (!s)
 		return;
 	free(s->x); free(s->xn); free(s->xq); free(s->xs);
-	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc);
+	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc); free(s->kvs);
 	free(s->att); free(s->inv_freq); free(s->cosv); free(s->sinv); free(s->hn);
 	free(s->logits); free(s->tok);
 	free(s);
@@ -149,7 +165,7 @@ int bn_state_pos(const struct bn_state *s) { return s->pos; }
 int bn_state_ctx(const struct bn_state *s) { return s->n_ctx; }
 size_t bn_state_kv_bytes(const struct bn_state *s)
 {
-	return 2 * (size_t)s->m->cfg.n_layers * s->n_ctx * s->kvd * sizeof(float);
+	return 2 * (size_t)s->m->cfg.n_layers * s->n_ctx * s->kvd * (s->kv_f16 ? 2 : 4);
 }
 int bn_state_eval_pos(const struct bn_state *s) { return s->pos0; }
 int bn_state_vocab(const struct bn_state *s) { return s->m->cfg.n_vocab; }
@@ -386,10 +402,10 @@ static void att_unit(void *arg, int i, int ith)
 	const struct bn_config *c = &s->m->cfg;
 	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads, g;
 	int t = i / c->n_kv_heads, kvh = i % c->n_kv_heads, p = s->pos + t;
-	const float *kc = s->kc + (size_t)j->layer * s->n_ctx * s->kvd;
-	const float *vc = s->vc + (size_t)j->layer * s->n_ctx * s->kvd;
+	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
+	const float *kc = s->kv_f16 ? s->kvs : (const float *)s->kc + lo;	/* see kv_f32_range */
+	const float *vc = s->kv_f16 ? s->kvs + (size_t)s->n_ctx * s->kvd : (const float *)s->vc + lo;
 	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
-	size_t h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
 
 	s->k->attn_qk(s->q + h0, grp, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1,
 		      hd, att, (size_t)s->n_ctx);
@@ -397,6 +413,28 @@ static void att_unit(void *arg, int i, int ith)
 		softmax_row(att + (size_t)g * s->n_ctx, p + 1, scale);
 	s->k->attn_av(att, (size_t)s->n_ctx, grp, vc + kvh * hd, (size_t)s->kvd, p + 1, hd,
 		      s->ao + h0);
+}
+
+/* f16 cache: layer j->layer's keys and values of positions [0, pos + T)
+ * as float into s->kvs (same layout as the float cache), exactly; units
+ * are the kvd key rows, then the value rows. */
+static void kv_f32_range(void *arg, int u0, int u1, int ith)
+{
+	struct att_job *j = arg;
+	struct bn_state *s = j->s;
+	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, kvd = (size_t)s->kvd;
+	int n = s->pos + j->T;
+
+	(void)ith;
+	for (; u0 < u1; u0++) {
+		size_t u = (size_t)u0;
+		if (u < kvd)
+			s->k->f16_f32((const uint16_t *)s->kc + lo + u * s->n_ctx,
+				      s->kvs + u * s->n_ctx, n);
+		else
+			s->k->f16_f32((const uint16_t *)s->vc + lo + (u - kvd) * kvd,
+				      s->kvs + (size_t)s->n_ctx * kvd + (u - kvd) * kvd, (int)kvd);
+	}
 }
 
 static void att_range(void *arg, int i0, int i1, int ith)
@@ -437,14 +475,32 @@ static void head_range(void *arg, int u0, int u1, int ith)
 
 /* ---- one chunk of T tokens through every layer ---- */
 
+/* Keys (into column pos of the transposed cache) and values of position
+ * pos in layer L, as float or rounded to f16 (nearest even). */
+static void kv_store(struct bn_state *s, int L, int pos, const float *kn, const float *vn)
+{
+	size_t lo = (size_t)L * s->n_ctx * s->kvd, i;
+
+	if (s->kv_f16) {
+		uint16_t *kc = (uint16_t *)s->kc + lo, *vc = (uint16_t *)s->vc + lo;
+		uint16_t *kh = vc + (size_t)pos * s->kvd;	/* the keys pass through */
+		s->k->f32_f16(kn, kh, s->kvd);
+		for (i = 0; i < (size_t)s->kvd; i++)
+			kc[i * s->n_ctx + pos] = kh[i];
+		s->k->f32_f16(vn, kh, s->kvd);
+		return;
+	}
+	for (i = 0; i < (size_t)s->kvd; i++)
+		((float *)s->kc)[lo + i * s->n_ctx + pos] = kn[i];
+	memcpy((float *)s->vc + lo + (size_t)pos * s->kvd, vn, (size_t)s->kvd * sizeof(float));
+}
+
 static void layer(struct bn_state *s, int L, int T)
 {
 	const struct bn_config *c = &s->m->cfg;
 	const struct bn_layer *l = &s->m->layers[L];
 	struct att_job aj = { s, L, T };
-	int t, i, h, hd = c->head_dim, half = hd / 2;
-	float *kc = s->kc + (size_t)L * s->n_ctx * s->kvd;
-	float *vc = s->vc + (size_t)L * s->n_ctx * s->kvd;
+	int t, h, i, hd = c->head_dim, half = hd / 2;
 
 	/* attention */
 	norm_quant(s, s->x, NULL, c->dim, l->attn_norm, c->dim, T);
@@ -460,11 +516,10 @@ static void layer(struct bn_state *s, int L, int T)
 			rope(s->q + (size_t)t * s->qd + h * hd, cs, sn, hd);
 		for (h = 0; h < c->n_kv_heads; h++)
 			rope(kn + h * hd, cs, sn, hd);
-		for (i = 0; i < s->kvd; i++)	/* column pos of the transposed cache */
-			kc[(size_t)i * s->n_ctx + s->pos + t] = kn[i];
-		memcpy(vc + (size_t)(s->pos + t) * s->kvd, s->vb + (size_t)t * s->kvd,
-		       (size_t)s->kvd * 4);
+		kv_store(s, L, s->pos + t, kn, s->vb + (size_t)t * s->kvd);
 	}
+	if (s->kv_f16)
+		bn_pool_run_ranges(s->pool, kv_f32_range, &aj, s->kvd + s->pos + T);
 	bn_pool_run_ranges(s->pool, att_range, &aj, T * c->n_kv_heads);
 	norm_quant(s, s->ao, NULL, s->qd, l->attn_sub_norm, s->qd, T);
 	linear(s, &l->o, s->y, T);

@@ -26,6 +26,11 @@ struct bn_state;
  * (borrowed, may be NULL for one thread). */
 int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int n_batch,
 		 struct bn_pool *pool, struct bn_errbuf *eb);
+/* The same with the KV cache in kv_type: BN_TYPE_F32 (bn_state_new) or
+ * BN_TYPE_F16, half the memory, keys and values rounded to f16 (nearest
+ * even) as they are stored; attention reads them back exactly. */
+int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, int n_batch,
+		    int kv_type, struct bn_pool *pool, struct bn_errbuf *eb);
 void bn_state_free(struct bn_state *s);
 /* Current position (tokens in the KV cache). */
 int bn_state_pos(const struct bn_state *s);

@@ -89,7 +89,7 @@ int bn_infer_init(struct bn_infer *r, const struct bn_infer_opts *o, FILE *out,
 	}
 	if (bn_pool_new(&r->pool, nth) < 0)
 		return bn_fail(eb, BN_ENOMEM, "cannot start %d threads", nth);
-	BN_TRY(bn_state_new(&r->st, &r->m, ctx, o->n_batch, r->pool, eb));
+	BN_TRY(bn_state_new_kv(&r->st, &r->m, ctx, o->n_batch, o->kv_type, r->pool, eb));
 	BN_TRY(bn_sampler_params_check(&o->sp, eb));
 	if (bn_sampler_new(&r->smp, &o->sp, r->m.cfg.n_vocab) < 0)
 		return bn_fail(eb, BN_ENOMEM, "out of memory");

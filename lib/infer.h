@@ -30,6 +30,7 @@ struct bn_infer_opts {
 	int n_ctx;			/* 0: min(model context, 4096) */
 	int n_batch;			/* prefill chunk, default 128 */
 	int n_threads;			/* 0: online CPUs */
+	int kv_type;			/* KV cache BN_TYPE_F32 (0, default) or BN_TYPE_F16 */
 	int ids_in;			/* input lines are token ids */
 	int tok_flags;			/* BN_TOK_* for text prompts */
 	int jsonl;			/* one JSON object per record */

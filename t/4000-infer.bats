@@ -58,6 +58,45 @@ PY
 	[ -s t1.bin ]
 }
 
+@test "--cache-type f16: tiny-a logits within 0.1 of transformers; -b 1 gives the same bytes" {
+	n=0
+	while read -r ids; do
+		echo "$ids" | bn-infer -m "$TINY" --ids -n 0 --logits --all-logits --cache-type f16 > f.bin
+		python3 "$TOP/t/ckpt.py" cmp-logits f.bin "$TINY/reference-logits.safetensors" $n 0.1
+		echo "$ids" | bn-infer -m "$TINY" --ids -n 0 -b 1 --logits --all-logits --cache-type f16 > f1.bin
+		cmp f.bin f1.bin
+		n=$((n + 1))
+	done < "$FIX/tiny-a.ids"
+	[ "$n" -eq 5 ]
+}
+
+@test "--cache-type f16: half the cache, perplexity within 0.5 % of f32, -t 1 = -t 2 on every table" {
+	for k in $(tables); do
+		for t in 1 2; do
+			BN_KERNELS=$k bn-infer -m "$DEMO" -t $t --cache-type f16 --perplexity "$FIX/text/eval100.txt" \
+				--jsonl --no-timings > "ppl.$k.$t"
+		done
+		cmp "ppl.$k.1" "ppl.$k.2"
+		python3 - "ppl.$k.1" <<'PY'
+import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert abs(d["ppl"] - 55.2955) / 55.2955 < 0.005, d
+PY
+	done
+	run bn-bench -m "$DEMO" -p 0 -n 4 -r 1 -t 1 --cache-type f16 -o jsonl
+	assert_success
+	f16=$(echo "$output" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["kv_bytes"])')
+	run bn-bench -m "$DEMO" -p 0 -n 4 -r 1 -t 1 -o jsonl
+	f32=$(echo "$output" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["kv_bytes"])')
+	[ "$((2 * f16))" -eq "$f32" ]
+}
+
+@test "--cache-type: anything but f32 or f16 is a usage error" {
+	run bn-infer -m "$DEMO" -p x --cache-type q8_0
+	[ "$status" -eq 2 ]
+	assert_output --partial "expected f32 or f16"
+}
+
 @test "text prompt: greedy generation decodes to the reference text" {
 	run bn-infer -m "$DEMO" -p "The" --temp 0 -n 40
 	assert_success

@@ -434,6 +434,58 @@ static void test_dots(const struct bn_kernels *k)
 		free(hw);
 	}
 
+	/* f16_f32: every f16 value converts exactly (NaN stays NaN), any n,
+	 * nothing written past n */
+	{
+		static uint16_t hv[65536 + 3];
+		static float f0[65536 + 3];
+		static const int cn[] = { 0, 1, 7, 8, 15, 17, 65536 };
+		int bad_cv = 0, ci;
+
+		for (i = 0; i < 65536 + 3; i++)
+			hv[i] = (uint16_t)i;
+		for (ci = 0; ci < (int)(sizeof(cn) / sizeof(cn[0])); ci++) {
+			int n = cn[ci];
+			for (i = 0; i < 65536 + 3; i++)
+				f0[i] = -3.0f;
+			k->f16_f32(hv, f0, n);
+			for (i = 0; i < n; i++) {
+				float r = bn_f16_to_f32(hv[i]);
+				bad_cv += isnan(r) ? !isnan(f0[i]) : memcmp(&r, &f0[i], 4) != 0;
+			}
+			for (i = n; i < 65536 + 3; i++)
+				bad_cv += f0[i] != -3.0f;
+		}
+		CHECK(bad_cv == 0, "%s: f16_f32 exact for all 65536 values, nothing written past n",
+		      k->name);
+	}
+
+	/* f32_f16: as bn_f32_to_f16 (nearest even, inf, NaN) on a sweep of
+	 * every 251st bit pattern plus the rounding edges, any n */
+	{
+		enum { NS = 4096 };
+		static float fv[NS + 3];
+		static uint16_t h1[NS + 3];
+		int bad_h = 0, nn;
+		uint64_t u = 0;
+
+		while (u < 0x100000000ull) {
+			for (nn = 0; nn < NS && u < 0x100000000ull; nn++, u += 251) {
+				uint32_t b = (uint32_t)u;
+				if (nn % 8 == 1)	/* halfway and near-halfway mantissas */
+					b = (b & 0xffffe000u) | 0x1000u | (uint32_t)(nn % 3 == 0);
+				memcpy(&fv[nn], &b, 4);
+			}
+			h1[nn] = 0x5555;
+			k->f32_f16(fv, h1, nn);
+			for (i = 0; i < nn; i++)
+				bad_h += h1[i] != bn_f32_to_f16(fv[i]);
+			bad_h += h1[nn] != 0x5555;
+		}
+		CHECK(bad_h == 0, "%s: f32_f16 equals bn_f32_to_f16 (17 M values), nothing written past n",
+		      k->name);
+	}
+
 	/* attn_av: bit-identical to scalar (same order, no FMA) for any group
 	 * size ng, and equal to ng single calls; nothing written past hd */
 	{
@@ -534,7 +586,7 @@ int main(void)
 	for (i = 0; i < nk; i++) {
 		const struct bn_kernels *k = ks[i];
 		CHECK(k->gemv_t2 && k->gemm_t2 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
-		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->attn_av && k->attn_qk,
+		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->f16_f32 && k->f32_f16 && k->attn_av && k->attn_qk,
 		      "%s: every function present", k->name);
 	}
 	test_pack();
