@@ -72,20 +72,6 @@ static int32_t sum_x(const int8_t *x, int nb)
 	return _mm512_reduce_add_epi32(acc);
 }
 
-/* Horizontal sums of four accumulators in the layout above (upper eight
- * lanes scaled by 4): returns {sum a, sum b, sum c, sum d}, exact. */
-INLINE __m128i reduce4(__m512i a, __m512i b, __m512i c, __m512i d)
-{
-	__m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
-	__m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-	/* each 128-bit chunk k now holds the chunk-k partial sums of a, b, c, d */
-	__m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
-	__m256i lo = _mm512_castsi512_si256(s), hi = _mm512_extracti64x4_epi64(s, 1);
-	__m128i l = _mm_add_epi32(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
-	__m128i h = _mm_add_epi32(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
-
-	return _mm_add_epi32(l, _mm_srai_epi32(h, 2));
-}
 
 /* gemv_t2 reads two blocks (64 bytes) of a row at once and takes each
  * code position with one AND and no shift:
@@ -118,6 +104,19 @@ INLINE __m128i reduce4u(__m512i a, __m512i b, __m512i c, __m512i d)
 	__m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
 
 	return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* Horizontal sums of four accumulators in the gemm_t2 layout (upper eight
+ * lanes scaled by 4, each a multiple of 4, so the shift is exact). */
+INLINE __m512i unscale_hi(__m512i a)
+{
+	return _mm512_srav_epi32(a, _mm512_inserti64x4(_mm512_setzero_si512(),
+						       _mm256_set1_epi32(2), 1));
+}
+
+INLINE __m128i reduce4(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+	return reduce4u(unscale_hi(a), unscale_hi(b), unscale_hi(c), unscale_hi(d));
 }
 
 /* xp[256p + 64l + j] = x_l of block pair p, for nb blocks (zeros after an

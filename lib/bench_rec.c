@@ -102,8 +102,8 @@ void bn_bench_rec_test(struct bn_recs *rs, const struct bn_bench_info *in,
 		   t->peak_rss < 0 ? "-" : human_bytes((double)t->peak_rss, b + 32, 32));
 	bn_rec_add(rs, r, "peak_rss", BN_F_DATA, "%lld", t->peak_rss);
 	bn_rec_add(rs, r, "kv_bytes", BN_F_DATA, "%lld", t->kv_bytes);
-	bn_rec_add(rs, r, "type_k", BN_F_DATA | BN_F_STR, "%s", t->kv_type == BN_TYPE_F16 ? "f16" : "f32");
-	bn_rec_add(rs, r, "type_v", BN_F_DATA | BN_F_STR, "%s", t->kv_type == BN_TYPE_F16 ? "f16" : "f32");
+	bn_rec_add(rs, r, "type_k", BN_F_DATA | BN_F_STR, "%s", bn_ttype_name(t->kv_type));
+	bn_rec_add(rs, r, "type_v", BN_F_DATA | BN_F_STR, "%s", bn_ttype_name(t->kv_type));
 	bn_rec_add(rs, r, "load s", BN_F_MD, "%.3f", in->load_ns / 1e9);
 	bn_rec_add(rs, r, "load_ns", BN_F_DATA, "%.0f", in->load_ns);
 	samples(rs, r, "samples_ns", t->samples_ns, t->reps, 1);

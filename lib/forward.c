@@ -41,15 +41,13 @@ struct bn_state {
 /* Bytes of all the buffers bn_state_new allocates, overflow-checked: 0 on
  * overflow.  Sizes derive from the model file, so check before calloc. */
 static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, size_t nth,
-			  size_t w, size_t npad, size_t maxout, size_t qd, size_t kvd, int kv_f16)
+			  size_t w, size_t npad, size_t maxout, size_t qd, size_t kvd, size_t kvsz)
 {
 	size_t grp = (size_t)(c->n_heads / c->n_kv_heads);
 	size_t floats[][3] = {	/* a * b * c floats each */
 		{ B, (size_t)c->dim, 1 }, { nth, w, 1 }, { B, maxout, 2 }, { B, qd, 2 },
-		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 },
-		{ (size_t)c->n_layers, n_ctx, kv_f16 ? kvd / 2 + 1 : kvd },	/* f16: half */
-		{ (size_t)c->n_layers, n_ctx, kv_f16 ? kvd / 2 + 1 : kvd }, { nth, n_ctx, grp },
-		{ kv_f16 ? 2 : 0, n_ctx, kvd },
+		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 }, { nth, n_ctx, grp },
+		{ kvsz == 2 ? 2 : 0, n_ctx, kvd },	/* f16 cache: one layer as float */
 		{ B + 1, (size_t)c->head_dim, 1 },
 		{ (size_t)c->dim + (size_t)c->n_vocab, 1, 1 }, { B, 2, 1 },
 	};
@@ -60,6 +58,10 @@ static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, siz
 		    bn_mul_ok(x, 4, &x) < 0 || bn_add_ok(total, x, &total) < 0)
 			return 0;
 	if (bn_mul_ok(B, npad, &x) < 0 || bn_add_ok(total, x, &total) < 0)
+		return 0;
+	/* the key and value caches, kvsz bytes an element */
+	if (bn_mul_ok((size_t)c->n_layers, n_ctx, &x) < 0 || bn_mul_ok(x, kvd, &x) < 0 ||
+	    bn_mul_ok(x, 2 * kvsz, &x) < 0 || bn_add_ok(total, x, &total) < 0)
 		return 0;
 	return total;
 }
@@ -110,7 +112,7 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	B = (size_t)n_batch;
 	s->kv_f16 = kv_type == BN_TYPE_F16;
 	total = state_bytes(c, B, (size_t)n_ctx, (size_t)s->nth, w, (size_t)s->npad, maxout,
-			    (size_t)s->qd, (size_t)s->kvd, s->kv_f16);
+			    (size_t)s->qd, (size_t)s->kvd, kvsz);
 	if (!total || total > STATE_MAX) {
 		bn_state_free(s);
 		return bn_fail(eb, BN_ERANGE, "a context of %d tokens needs more than %zu GiB",
@@ -165,7 +167,7 @@ int bn_state_pos(const struct bn_state *s) { return s->pos; }
 int bn_state_ctx(const struct bn_state *s) { return s->n_ctx; }
 size_t bn_state_kv_bytes(const struct bn_state *s)
 {
-	return 2 * (size_t)s->m->cfg.n_layers * s->n_ctx * s->kvd * (s->kv_f16 ? 2 : 4);
+	return 2 * (size_t)s->m->cfg.n_layers * s->n_ctx * s->kvd * (s->kv_f16 ? 2 : sizeof(float));
 }
 int bn_state_eval_pos(const struct bn_state *s) { return s->pos0; }
 int bn_state_vocab(const struct bn_state *s) { return s->m->cfg.n_vocab; }
@@ -178,9 +180,9 @@ void bn_state_rewind(struct bn_state *s, int pos)
 
 /* ---- elementwise pieces ---- */
 
-/* y = w * (x * rsqrt(mean(x^2) + eps)) */
-/* Sum of squares in double over eight fixed lanes (vectorisable; one
- * order on every CPU, so results stay bit-identical), then RMSNorm. */
+/* y = w * (x * rsqrt(mean(x^2) + eps)), the sum of squares in double over
+ * eight fixed lanes (vectorisable; one order on every CPU, so results stay
+ * bit-identical). */
 static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
 {
 	double s[8] = { 0 }, ss;
