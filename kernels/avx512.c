@@ -64,12 +64,20 @@ INLINE void codes(const uint8_t *w, __m512i m, __m512i *c01, __m512i *c23)
 /* Sum of the nb*128 activations (|sum| <= 2^28, see above). */
 static int32_t sum_x(const int8_t *x, int nb)
 {
-	__m512i ones = _mm512_set1_epi8(1), acc = _mm512_setzero_si512();
+	__m512i ones = _mm512_set1_epi8(1), a = _mm512_setzero_si512(), b = a, c = a, d = a;
 	int i;
 
-	for (i = 0; i < 2 * nb; i++)
-		acc = _mm512_dpbusd_epi32(acc, ones, _mm512_loadu_si512(x + 64 * i));
-	return _mm512_reduce_add_epi32(acc);
+	for (i = 0; i + 2 <= nb; i += 2) {	/* four chains: the latency, not the sum, bounds one */
+		a = dpbusd(a, ones, _mm512_loadu_si512(x + 128 * i));
+		b = dpbusd(b, ones, _mm512_loadu_si512(x + 128 * i + 64));
+		c = dpbusd(c, ones, _mm512_loadu_si512(x + 128 * i + 128));
+		d = dpbusd(d, ones, _mm512_loadu_si512(x + 128 * i + 192));
+	}
+	if (i < nb) {
+		a = dpbusd(a, ones, _mm512_loadu_si512(x + 128 * i));
+		b = dpbusd(b, ones, _mm512_loadu_si512(x + 128 * i + 64));
+	}
+	return _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a, b), _mm512_add_epi32(c, d)));
 }
 
 
@@ -95,28 +103,38 @@ INLINE __m512i unscale4(__m512i a0, __m512i a1, __m512i a2, __m512i a3)
 				_mm512_add_epi32(_mm512_srai_epi32(a2, 4), _mm512_srai_epi32(a3, 6)));
 }
 
-/* Horizontal sums of four accumulators of unscaled lanes. */
-INLINE __m128i reduce4u(__m512i a, __m512i b, __m512i c, __m512i d)
+/* Lane sums of four accumulators: 128-bit lane k of the result holds the
+ * sums of lanes 4k..4k+3 of a, b, c, d (the upper 256 bits come from the
+ * upper lanes only). */
+INLINE __m512i sum4(__m512i a, __m512i b, __m512i c, __m512i d)
 {
 	__m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
 	__m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-	__m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+
+	return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+}
+
+INLINE __m128i fold4(__m512i s)
+{
 	__m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
 
 	return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-/* Horizontal sums of four accumulators in the gemm_t2 layout (upper eight
- * lanes scaled by 4, each a multiple of 4, so the shift is exact). */
-INLINE __m512i unscale_hi(__m512i a)
+/* Horizontal sums of four accumulators of unscaled lanes. */
+INLINE __m128i reduce4u(__m512i a, __m512i b, __m512i c, __m512i d)
 {
-	return _mm512_srav_epi32(a, _mm512_inserti64x4(_mm512_setzero_si512(),
-						       _mm256_set1_epi32(2), 1));
+	return fold4(sum4(a, b, c, d));
 }
 
+/* Horizontal sums of four accumulators in the gemm_t2 layout: upper eight
+ * lanes scaled by 4, each a multiple of 4, and so is any sum of them, so
+ * one shift after the in-lane sums is exact. */
 INLINE __m128i reduce4(__m512i a, __m512i b, __m512i c, __m512i d)
 {
-	return reduce4u(unscale_hi(a), unscale_hi(b), unscale_hi(c), unscale_hi(d));
+	__m512i two_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(2), 1);
+
+	return fold4(_mm512_srav_epi32(sum4(a, b, c, d), two_hi));
 }
 
 /* xp[256p + 64l + j] = x_l of block pair p, for nb blocks (zeros after an
@@ -343,8 +361,8 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 				wr[i] = w + (size_t)(i < nr ? r + i : r1 - 1) * row_bytes;
 			for (c0 = 0; c0 == 0 || c0 < nb; c0 += GEMM_CB) {
 				int n = BN_MIN(GEMM_CB, nb - c0);
-				for (b = 0; b < n; b++)
-					for (i = 0; i < GR; i++)
+				for (i = 0; i < GR; i++)	/* one sequential pass */
+					for (b = 0; b < n; b++)
 						codes(wr[i] + 32 * (c0 + b), m, &cb[2 * (GR * b + i)],
 						      &cb[2 * (GR * b + i) + 1]);
 				gemm_group(cb, n, c0, x, ldx, t0, te, sx, y + r, ldy, nr,

@@ -185,16 +185,24 @@ void bn_state_rewind(struct bn_state *s, int pos)
  * bit-identical). */
 static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
 {
-	double s[8] = { 0 }, ss;
+	double s[8] = { 0 }, ss, s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
 	float r;
 	int i, k;
 
-	for (i = 0; i + 8 <= n; i += 8)
-		for (k = 0; k < 8; k++)
-			s[k] += (double)x[i + k] * x[i + k];
+	for (i = 0; i + 8 <= n; i += 8) {	/* named lanes stay in registers */
+		s0 += (double)x[i] * x[i];
+		s1 += (double)x[i + 1] * x[i + 1];
+		s2 += (double)x[i + 2] * x[i + 2];
+		s3 += (double)x[i + 3] * x[i + 3];
+		s4 += (double)x[i + 4] * x[i + 4];
+		s5 += (double)x[i + 5] * x[i + 5];
+		s6 += (double)x[i + 6] * x[i + 6];
+		s7 += (double)x[i + 7] * x[i + 7];
+	}
 	for (k = 0; i < n; i++, k++)
-		s[k] += (double)x[i] * x[i];
-	ss = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+		s[k] = (double)x[i] * x[i];
+	ss = ((s0 + s[0] + (s1 + s[1])) + (s2 + s[2] + (s3 + s[3]))) +
+	     ((s4 + s[4] + (s5 + s[5])) + (s6 + s[6] + (s7 + s[7])));
 	r = 1.0f / sqrtf((float)(ss / n) + eps);
 	for (i = 0; i < n; i++)
 		y[i] = w[i] * (x[i] * r);
