@@ -2,7 +2,11 @@
 """gen-unicode.py - generate lib/unicode_tables.c from the Unicode data files.
 
 Usage: scripts/gen-unicode.py [UCD_DIR] > lib/unicode_tables.c
-UCD_DIR defaults to /usr/share/unicode (Debian package unicode-data).
+UCD_DIR defaults to /usr/share/unicode (Debian package unicode-data, 15.0 on
+Debian 12).  The committed tables are Unicode 16.0.0 (UCD files from
+https://www.unicode.org/Public/16.0.0/ucd/): the version of the Oniguruma that
+Hugging Face tokenizers >= 0.21.2 bundles (onig_sys 69.9), which decides what
+\\p{L} and \\p{N} match in the reference.
 
 Every code point gets one class, as the tokenizer's pre-tokenizer regex sees it:
   0 other, 1 letter (\\p{L}), 2 number (\\p{N}), 3 white space (\\s = White_Space).
