@@ -413,11 +413,6 @@ INLINE __mmask16 tailmask(int left)
 	return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
 }
 
-INLINE __m512 ld_f16(const uint16_t *p)
-{
-	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-}
-
 INLINE __m512 ld_f16_mask(const uint16_t *p, __mmask16 k)
 {
 	return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));

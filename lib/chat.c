@@ -6,6 +6,7 @@
  * fails here, before any rendering.  Rendering walks the tree with a small
  * variable stack; strings made on the way live in an arena freed at the end. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,42 +279,55 @@ static int postfix(struct parser *P)
 	}
 }
 
-static int filtered(struct parser *P)
+/* Filters and tests after x, left to right (jinja2 parses both here, so
+ * they bind tighter than any operator). */
+static int filters(struct parser *P, int x)
 {
-	int x, y;
+	static const char *const fl[] = { "trim", "length", "lower", "upper" };
+	static const char *const ts[] = { "defined", "undefined", "none", "string", "odd", "even" };
+	const char *s;
+	size_t n, i;
+	int y, neg = 0, test;
 
-	BN_TRY(x = postfix(P));
-	while (accept(P, "|")) {
-		const char *s;
-		size_t n;
+	for (;;) {
+		if (accept(P, "|"))
+			test = 0;
+		else if (accept(P, "is"))
+			test = 1, neg = accept(P, "not");
+		else
+			return x;
 		if (!name(P, &s, &n))
-			return perr(P, BN_EFORMAT, "filter name expected");
-		if (!((n == 4 && !strncmp(s, "trim", 4)) || (n == 6 && !strncmp(s, "length", 6)) ||
-		      (n == 5 && !strncmp(s, "lower", 5)) || (n == 5 && !strncmp(s, "upper", 5))))
+			return perr(P, BN_EFORMAT, test ? "test name expected" : "filter name expected");
+		for (i = 0; i < (test ? BN_LEN(ts) : BN_LEN(fl)); i++)
+			if (strlen(test ? ts[i] : fl[i]) == n && !strncmp(s, test ? ts[i] : fl[i], n))
+				break;
+		if (i == (test ? BN_LEN(ts) : BN_LEN(fl)))
 			return unsup(P, s, n);
-		BN_TRY(y = new_node(P, E_FILTER));
+		BN_TRY(y = new_node(P, test ? E_TEST : E_FILTER));
 		P->t->nd[y].s = s;
 		P->t->nd[y].n = n;
+		P->t->nd[y].i = neg;
 		P->t->nd[y].a = x;
 		x = y;
 	}
-	return x;
 }
 
-static int unary(struct parser *P)
+/* -x, then filters: as jinja2, -x|f is (-x)|f. */
+static int unary(struct parser *P, int with_filters)
 {
 	int x, y;
 
 	if (accept(P, "-")) {
 		if (++P->depth > MAX_DEPTH * 4)
 			return perr(P, BN_ERANGE, "expression nested too deeply");
-		BN_TRY(x = unary(P));
+		BN_TRY(x = unary(P, 0));
 		P->depth--;
 		BN_TRY(y = new_node(P, E_NEG));
 		P->t->nd[y].a = x;
-		return y;
+	} else {
+		BN_TRY(y = postfix(P));
 	}
-	return filtered(P);
+	return with_filters ? filters(P, y) : y;
 }
 
 static int binary(struct parser *P, int x, const char *op, int y)
@@ -327,50 +341,40 @@ static int binary(struct parser *P, int x, const char *op, int y)
 	return z;
 }
 
-static int additive(struct parser *P)
+/* jinja2's levels, loosest first: + -, then ~, then * // %. */
+static int arith(struct parser *P, int level)
 {
-	int x, y;
+	static const char *const ops[3][3] = { { "+", "-" }, { "~" }, { "*", "//", "%" } };
+	int x, y, i;
 
-	BN_TRY(x = unary(P));
+	BN_TRY(x = level < 2 ? arith(P, level + 1) : unary(P, 1));
 	for (;;) {
-		const char *op = accept(P, "+") ? "+" : accept(P, "-") ? "-" : accept(P, "~") ? "~" :
-				 NULL;
-		if (!op)
+		skip_ws(P);
+		if (level == 2 && P->e - P->p >= 2 && P->p[0] == '*' && P->p[1] == '*')
+			return unsup(P, "**", 2);
+		if (level == 2 && P->p < P->e && P->p[0] == '/' && (P->e - P->p < 2 || P->p[1] != '/'))
+			return unsup(P, "/", 1);
+		for (i = 0; i < 3 && ops[level][i] && !accept(P, ops[level][i]); i++)
+			;
+		if (i == 3 || !ops[level][i])
 			return x;
-		BN_TRY(y = unary(P));
-		BN_TRY(x = binary(P, x, op, y));
+		BN_TRY(y = level < 2 ? arith(P, level + 1) : unary(P, 1));
+		BN_TRY(x = binary(P, x, ops[level][i], y));
 	}
 }
 
 static int comparison(struct parser *P)
 {
 	static const char *ops[] = { "==", "!=", "<=", ">=", "<", ">", "in" };
-	const char *s;
-	size_t n, i;
-	int x, y, neg;
+	size_t i;
+	int x, y;
 
-	BN_TRY(x = additive(P));
+	BN_TRY(x = arith(P, 0));
 	for (;;) {
-		if (accept(P, "is")) {
-			neg = accept(P, "not");
-			if (!name(P, &s, &n))
-				return perr(P, BN_EFORMAT, "test name expected");
-			if (!((n == 7 && !strncmp(s, "defined", 7)) ||
-			      (n == 9 && !strncmp(s, "undefined", 9)) ||
-			      (n == 4 && !strncmp(s, "none", 4)) || (n == 6 && !strncmp(s, "string", 6))))
-				return unsup(P, s, n);
-			BN_TRY(y = new_node(P, E_TEST));
-			P->t->nd[y].s = s;
-			P->t->nd[y].n = n;
-			P->t->nd[y].i = neg;
-			P->t->nd[y].a = x;
-			x = y;
-			continue;
-		}
 		if (accept(P, "not")) {	/* x not in y */
 			if (!accept(P, "in"))
 				return perr(P, BN_EFORMAT, "'in' expected after 'not'");
-			BN_TRY(y = additive(P));
+			BN_TRY(y = arith(P, 0));
 			BN_TRY(x = binary(P, x, "in", y));
 			BN_TRY(y = new_node(P, E_NOT));
 			P->t->nd[y].a = x;
@@ -381,7 +385,7 @@ static int comparison(struct parser *P)
 			;
 		if (i == BN_LEN(ops))
 			return x;
-		BN_TRY(y = additive(P));
+		BN_TRY(y = arith(P, 0));
 		BN_TRY(x = binary(P, x, ops[i], y));
 	}
 }
@@ -729,6 +733,7 @@ struct ev {
 	const struct bn_chat_tmpl *t;
 	struct var vars[MAX_VARS];
 	int nvars;
+	int frame;		/* first variable of the current scope (a loop iteration) */
 	struct bn_buf out;
 	struct blk *arena;
 	struct bn_errbuf *eb;
@@ -749,8 +754,8 @@ static int set_var(struct ev *E, const char *name, size_t n, struct val v, int f
 {
 	int i;
 
-	if (!fresh)
-		for (i = E->nvars - 1; i >= 0; i--)
+	if (!fresh)	/* set binds in the current scope only, as jinja2 */
+		for (i = E->nvars - 1; i >= E->frame; i--)
 			if (E->vars[i].n == n && !memcmp(E->vars[i].name, name, n)) {
 				E->vars[i].v = v;
 				return BN_OK;
@@ -829,6 +834,64 @@ static int equal(const struct val *a, const struct val *b)
 	return a->t == V_NONE || a->t == V_UNDEF;
 }
 
+/* Length of the white space character (Python's str.isspace(): bidi
+ * classes WS, B, S and category Zs) that s[0..n) starts with (end = 0) or
+ * ends with (end = 1), or 0: what str.strip() and jinja2's trim remove. */
+static size_t py_space(const char *s, size_t n, int end)
+{
+	static const char *const ws[] = {
+		"\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xa8", "\xe2\x80\xa9",
+		"\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80",
+	};
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, l;
+
+	if (!n)
+		return 0;
+	i = end ? n - 1 : 0;
+	if ((u[i] >= '\t' && u[i] <= '\r') || (u[i] >= 0x1c && u[i] <= 0x20))
+		return 1;
+	for (i = 0; i < BN_LEN(ws) + 1; i++) {	/* the last round: U+2000..U+200A */
+		const unsigned char *p;
+		l = i < BN_LEN(ws) ? strlen(ws[i]) : 3;
+		if (n < l)
+			continue;
+		p = u + (end ? n - l : 0);
+		if (i < BN_LEN(ws) ? !memcmp(p, ws[i], l)
+				   : p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x80 && p[2] <= 0x8a)
+			return l;
+	}
+	return 0;
+}
+
+/* a op b for + - * // %, with Python's floor division and modulo (the sign
+ * of the divisor); overflow and division by zero are errors. */
+static int arith_int(struct ev *E, const char *op, long long a, long long b, struct val *v)
+{
+	long long r = 0;
+	int bad = 0;
+
+	if ((op[0] == '/' || op[0] == '%') && b == 0)
+		return bn_fail(E->eb, BN_EINVAL, "chat template: integer division or modulo by zero");
+	switch (op[0]) {
+	case '+': bad = __builtin_add_overflow(a, b, &r); break;
+	case '-': bad = __builtin_sub_overflow(a, b, &r); break;
+	case '*': bad = __builtin_mul_overflow(a, b, &r); break;
+	case '/':
+	case '%':
+		if ((bad = a == LLONG_MIN && b == -1))
+			break;
+		r = op[0] == '/' ? a / b : a % b;
+		if (a % b != 0 && (a % b < 0) != (b < 0))
+			r = op[0] == '/' ? r - 1 : r + b;
+		break;
+	}
+	if (bad)
+		return bn_fail(E->eb, BN_ERANGE, "chat template: integer overflow in '%s'", op);
+	*v = (struct val){ .t = V_INT, .i = r };
+	return BN_OK;
+}
+
 static int bin(struct ev *E, const struct node *nd, struct val *v)
 {
 	struct val a, b;
@@ -863,14 +926,12 @@ static int bin(struct ev *E, const struct node *nd, struct val *v)
 	if ((a.t != V_INT && a.t != V_BOOL) || (b.t != V_INT && b.t != V_BOOL))
 		return bn_fail(E->eb, BN_EINVAL, "chat template: cannot apply '%s' to a %s "
 			       "and a %s", op, type_name(a.t), type_name(b.t));
-	v->t = V_INT;
-	switch (op[0]) {
-	case '+': v->i = a.i + b.i; break;
-	case '-': v->i = a.i - b.i; break;
-	case '<': v->t = V_BOOL; v->i = op[1] ? a.i <= b.i : a.i < b.i; break;
-	case '>': v->t = V_BOOL; v->i = op[1] ? a.i >= b.i : a.i > b.i; break;
+	if (op[0] == '<' || op[0] == '>') {
+		*v = (struct val){ .t = V_BOOL, .i = op[0] == '<' ? (op[1] ? a.i <= b.i : a.i < b.i)
+							   : (op[1] ? a.i >= b.i : a.i > b.i) };
+		return BN_OK;
 	}
-	return BN_OK;
+	return arith_int(E, op, a.i, b.i, v);
 }
 
 static int member(struct ev *E, const struct val *o, const char *k, size_t n, struct val *v)
@@ -983,12 +1044,15 @@ static int eval(struct ev *E, int x, struct val *v)
 		if (a.t != V_INT)
 			return bn_fail(E->eb, BN_EINVAL, "chat template: cannot negate a %s",
 				       type_name(a.t));
-		*v = (struct val){ .t = V_INT, .i = -a.i };
-		return BN_OK;
+		return arith_int(E, "-", 0, a.i, v);
 	case E_TEST:
 		BN_TRY(eval(E, nd->a, &a));
+		if ((nd->s[0] == 'o' || nd->s[0] == 'e') && a.t != V_INT && a.t != V_BOOL)
+			return bn_fail(E->eb, BN_EINVAL, "chat template: '%.*s' of a %s",
+				       (int)nd->n, nd->s, type_name(a.t));
 		i = nd->s[0] == 'd' ? a.t != V_UNDEF : nd->s[0] == 'u' ? a.t == V_UNDEF :
-		    nd->s[0] == 'n' ? a.t == V_NONE : a.t == V_STR;
+		    nd->s[0] == 'n' ? a.t == V_NONE : nd->s[0] == 'o' ? (a.i & 1) != 0 :
+		    nd->s[0] == 'e' ? (a.i & 1) == 0 : a.t == V_STR;
 		*v = (struct val){ .t = V_BOOL, .i = i != nd->i };
 		return BN_OK;
 	case E_FILTER:
@@ -1004,10 +1068,11 @@ static int eval(struct ev *E, int x, struct val *v)
 			return bn_fail(E->eb, BN_EINVAL, "chat template: '%.*s' of a %s",
 				       (int)nd->n, nd->s, type_name(a.t));
 		if (nd->s[0] == 't') {
-			while (a.n && isspace((unsigned char)a.s[0]))
-				a.s++, a.n--;
-			while (a.n && isspace((unsigned char)a.s[a.n - 1]))
-				a.n--;
+			size_t k;
+			while ((k = py_space(a.s, a.n, 0)))
+				a.s += k, a.n -= k;
+			while ((k = py_space(a.s, a.n, 1)))
+				a.n -= k;
 			*v = a;
 		} else {
 			char *p = ev_alloc(E, a.n);
@@ -1068,9 +1133,9 @@ static int run(struct ev *E, int x)
 			}
 			break;
 		}
-		case N_FOR: {
+		case N_FOR: {	/* every iteration is a scope: its sets end with it */
 			struct val it;
-			int save = E->nvars;
+			int save = E->nvars, frame = E->frame;
 			size_t k;
 			BN_TRY(eval(E, nd->a, &it));
 			if (it.t != V_LIST)
@@ -1082,9 +1147,11 @@ static int run(struct ev *E, int x)
 					       .n = it.n }, 1));
 				BN_TRY(set_var(E, nd->s, nd->n, (struct val){ .t = V_MSG,
 					       .m = &it.m[it.i + (long long)k] }, 1));
-				BN_TRY(run(E, nd->b));
+				E->frame = save;
+				BN_TRY(run(E, nd->b));	/* an error ends the whole render */
 			}
 			E->nvars = save;
+			E->frame = frame;
 			break;
 		}
 		}

@@ -29,7 +29,16 @@ static const struct { const char *name, *tmpl; int gen; const char *want; } case
 	  "[Be brief.]1/3   HI THERE \n 12 Hi there|102/3 HELLO! 6 Hello!|113/3 BYE 3 Bye|12user<|end_of_text|>TrueTrue" },
 	{ "misc", "{% if messages[0]['role'] == 'system' %}{% set sys = messages[0]['content'] %}{% set msgs = messages[1:] %}{% else %}{% set sys = \"none\" %}{% set msgs = messages %}{% endif %}[{{ sys }}]{% for m in msgs %}{% if m.role not in 'user assistant' %}{{ raise_exception('bad role ' + m.role) }}{% endif %}{{ loop.index }}/{{ loop.length }} {{ m.content|upper }} {{ m['content'] | length }} {{ m.content.strip() ~ '|' ~ (loop.index0 + 10) }}{% endfor %}{{ messages[-1].role }}{{ eos_token }}{{ undefined_thing }}{{ 'x' is defined }}{{ nothing is not defined and not false }}", 1,
 	  "[Be brief.]1/3   HI THERE \n 12 Hi there|102/3 HELLO! 6 Hello!|113/3 BYE 3 Bye|12user<|end_of_text|>TrueTrue" },
+	{ "scope", "{% set x = 0 %}{% for m in messages %}{% if loop.first %}{% set x = 5 %}{% endif %}{% set x = x + 1 %}{{ x }}{% endfor %}|{{ x }}", 0,
+	  "6111|0" },
+	{ "arith", "{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 1 + 2 * 3 - 4 }} {{ 2 * 3 ~ 4 }} {{ 10 - 2 - 3 }} {{ -2 * -3 }}{% for m in messages %} {{ loop.index is odd }}{{ loop.index0 % 2 }}{% endfor %} {{ 1 + nothing is defined }} {{ 3 is even }}", 0,
+	  "3 -4 2 -2 3 64 5 6 True0 False1 True0 False1 1 False" },
+	{ "trim", "{{ '\xc2\xa0\x1c Hi\xe3\x80\x80\xc2\x85' | trim }}|{{ ' \xe2\x80\x8b x'.strip() }}|", 0,
+	  "Hi|\xe2\x80\x8b x|" },
 };
+
+#define MISTRAL "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token + ' ' }}{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}"
+#define GEMMA "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}"
 
 static int render(const char *tmpl, const struct bn_chat_msg *m, int n, int gen, char **out,
 		  struct bn_errbuf *eb)
@@ -74,6 +83,15 @@ int main(void)
 	CHECK(rc == 0 && !strcmp(out, "<|begin_of_text|>User:   Hi there \n<|eot_id|>Assistant: "),
 	      "bitnet: one user turn");
 	free(out);
+	rc = render(MISTRAL, M + 1, 3, 0, &out, &eb);
+	CHECK(rc == 0 && !strcmp(out, "<|begin_of_text|>[INST]   Hi there \n [/INST]Hello!<|end_of_text|> [INST] Bye [/INST]"),
+	      "mistral (%%, != of comparisons) as jinja2%s%s", rc ? ": " : "", rc ? eb.msg : "");
+	free(out);
+	rc = render(GEMMA, M + 1, 3, 1, &out, &eb);
+	CHECK(rc == 0 && !strcmp(out, "<|begin_of_text|><start_of_turn>user\nHi there<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n"),
+	      "gemma as jinja2%s%s", rc ? ": " : "", rc ? eb.msg : "");
+	free(out);
+	refuse(MISTRAL, BN_EINVAL, "chat template: Conversation roles must alternate");
 	rc = render(bn_chat_template_bitnet, M, 0, 1, &out, &eb);
 	CHECK(rc == 0 && !strcmp(out, "Assistant: "), "no messages");
 	free(out);
@@ -90,6 +108,11 @@ int main(void)
 	refuse("{{ messages[9] }}", BN_EINVAL, "out of range");
 	refuse("{{ 1 + 'a' }}", BN_EINVAL, "cannot apply '+'");
 	refuse("{{ messages }}", BN_EUNSUP, "cannot print a list");
+	refuse("{{ 1 % 0 }}", BN_EINVAL, "division or modulo by zero");
+	refuse("{{ 1125899906842623 * 1125899906842623 * 16 }}", BN_ERANGE, "integer overflow in '*'");
+	refuse("{{ 3 / 2 }}", BN_EUNSUP, "construct '/'");
+	refuse("{{ 3 ** 2 }}", BN_EUNSUP, "construct '**'");
+	refuse("{{ 'a' is odd }}", BN_EINVAL, "'odd' of a string");
 	memcpy(deep, "{{", 2);
 	memset(deep + 2, '(', 300);
 	strcpy(deep + 302, "1 }}");
