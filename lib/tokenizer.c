@@ -479,44 +479,113 @@ static int build_matchers(struct load *L)
 	return BN_OK;
 }
 
-/* Rewrite \s and \S to White_Space (as Oniguruma's \s): PCRE2's also
- * matches U+180E.  Allocates. */
-static char *fix_space_classes(const char *p)
+/* The code points of class cls (or, with neg, of every other class) as
+ * PCRE2 class ranges "\x{lo}-\x{hi}...", surrogates left out; NULL when out
+ * of memory.  Built from bn's own tables, so the regex path sees the same
+ * Unicode version as the Llama 3 scanner. */
+static char *class_ranges(int cls, int neg)
 {
-	static const char in_class[] = "\\t\\n\\x0B\\f\\r\\x{85}\\p{Z}";
-	size_t n = strlen(p), o = 0;
-	char *out = malloc(n * 30 + 1);
-	int cls = 0;
+	size_t cap = 1 << 16, o = 0;
+	char *out = malloc(cap);
+	uint32_t cp = 0, lo;
 
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\' && i + 1 < n) {
-			char c = p[i + 1];
-			if (c == 's' || (c == 'S' && !cls)) {
-				o += (size_t)sprintf(out + o, "%s%s%s", cls ? "" : c == 'S' ? "[^" : "[",
-						     in_class, cls ? "" : "]");
-			} else {
-				out[o++] = p[i];
-				out[o++] = c;
+	while (cp < 0x110000) {
+		while (cp < 0x110000 && ((bn_uc_class(cp) == cls) == neg || (cp >= 0xD800 && cp < 0xE000)))
+			cp++;
+		if (cp >= 0x110000)
+			break;
+		lo = cp;
+		while (cp < 0x110000 && (bn_uc_class(cp) == cls) != neg && !(cp >= 0xD800 && cp < 0xE000))
+			cp++;
+		if (o + 32 > cap) {
+			char *q = realloc(out, cap *= 2);
+			if (!q) {
+				free(out);
+				return NULL;
 			}
-			i++;
-			continue;
+			out = q;
 		}
-		if (p[i] == '[' && !cls) {
-			cls = 1;
-			out[o++] = p[i];
-			if (i + 1 < n && p[i + 1] == '^')
-				out[o++] = p[++i];
-			if (i + 1 < n && p[i + 1] == ']')
-				out[o++] = p[++i];
-			continue;
-		}
-		if (p[i] == ']' && cls)
-			cls = 0;
-		out[o++] = p[i];
+		o += (size_t)sprintf(out + o, lo + 1 == cp ? "\\x{%X}" : "\\x{%X}-\\x{%X}", lo, cp - 1);
 	}
 	out[o] = 0;
+	return out;
+}
+
+/* Which class escape starts at p: \s \S \p{L} \P{L} \p{N} \P{N} (also \pL
+ * \pN); sets its length, class and negation, or returns 0. */
+static int class_escape(const char *p, size_t left, size_t *len, int *cls, int *neg)
+{
+	if (left < 2 || p[0] != '\\')
+		return 0;
+	*neg = p[1] == 'S' || p[1] == 'P';
+	if (p[1] == 's' || p[1] == 'S') {
+		*cls = BN_UC_SPACE;
+		*len = 2;
+		return 1;
+	}
+	if (p[1] != 'p' && p[1] != 'P')
+		return 0;
+	if (left >= 3 && (p[2] == 'L' || p[2] == 'N'))
+		*len = 3;
+	else if (left >= 5 && p[2] == '{' && (p[3] == 'L' || p[3] == 'N') && p[4] == '}')
+		*len = 5;
+	else
+		return 0;
+	*cls = p[*len - (*len == 3 ? 1 : 2)] == 'L' ? BN_UC_LETTER : BN_UC_NUMBER;
+	return 1;
+}
+
+/* Rewrite \s, \S, \p{L}, \P{L}, \p{N}, \P{N} into explicit code point ranges
+ * from bn's tables (Unicode 16.0, White_Space for \s, as the Oniguruma of
+ * tokenizers): PCRE2's own tables are its release's Unicode version, and its
+ * \s also matched U+180E.  Inside a class a negated escape is spelled as the
+ * ranges of everything else.  Allocates; NULL when out of memory. */
+static char *fix_classes(const char *p)
+{
+	char *r[3][2] = { { 0 } }, *out = NULL;
+	size_t n = strlen(p), o = 0, cap = n + 1, len;
+	int cls, neg, in = 0, i, j;
+
+	for (size_t k = 0; k < n; k++)	/* build the ranges the pattern uses */
+		if (class_escape(p + k, n - k, &len, &cls, &neg)) {
+			if (!r[cls - 1][neg] && !(r[cls - 1][neg] = class_ranges(cls, neg)))
+				goto done;
+			cap += strlen(r[cls - 1][neg]) + 4;
+		}
+	if (!(out = malloc(cap)))
+		goto done;
+	for (size_t k = 0; k < n; k++) {
+		if (class_escape(p + k, n - k, &len, &cls, &neg)) {
+			o += (size_t)sprintf(out + o, "%s%s%s", in ? "" : "[", r[cls - 1][neg],
+					     in ? "" : "]");
+			k += len - 1;
+			continue;
+		}
+		if (p[k] == '\\' && k + 1 < n) {	/* any other escape, as it is */
+			out[o++] = p[k++];
+			out[o++] = p[k];
+			continue;
+		}
+		if (p[k] == '[' && !in) {
+			in = 1;
+			out[o++] = p[k];
+			if (k + 1 < n && p[k + 1] == '^')
+				out[o++] = p[++k];
+			if (k + 1 < n && p[k + 1] == ']')
+				out[o++] = p[++k];
+			continue;
+		}
+		if (p[k] == ']' && in)
+			in = 0;
+		out[o++] = p[k];
+	}
+	out[o] = 0;
+done:
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 2; j++)
+			free(r[i][j]);
 	return out;
 }
 
@@ -531,7 +600,7 @@ static int add_regex(struct load *L, const char *pat, int fast)
 	if (t->nstage >= TOK_MAX_STAGES)
 		return lfail(L, BN_EUNSUP, "too many pre-tokenizer steps");
 	st = &t->stage[t->nstage];
-	if (!(fixed = fix_space_classes(pat)))
+	if (!(fixed = fix_classes(pat)))
 		return lfail(L, BN_ENOMEM, "out of memory");
 	st->re = pcre2_compile((PCRE2_SPTR)fixed, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
 			       &err, &eoff, NULL);

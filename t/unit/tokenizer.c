@@ -396,6 +396,14 @@ static void llama3_cases(void)
 		CHECK(bn_tok_encode(c1, text, strlen(text), 0, &a, &na, &eb) == 0 &&
 		      bn_tok_encode(c2, text, strlen(text), 0, &b, &nb, &eb) == 0 && na == nb &&
 		      !memcmp(a, b, na * sizeof *a), "fast and PCRE2 paths give the same ids");
+		/* letters new in Unicode 15.0 (U+1E030), 15.1 (U+2EBF0) and 16.0
+		 * (U+13460) before a contraction: the regex path uses bn's tables,
+		 * not PCRE2's older ones */
+		text = "x\xf0\x9e\x80\xb0's \xf0\xae\xaf\xb0've \xf0\x93\x91\xa0'LL \xe1\xa0\x8e 1\xf0\x9e\x93\xb0";
+		CHECK(bn_tok_encode(c1, text, strlen(text), 0, &a, &na, &eb) == 0 &&
+		      bn_tok_encode(c2, text, strlen(text), 0, &b, &nb, &eb) == 0 && na == nb &&
+		      !memcmp(a, b, na * sizeof *a),
+		      "fast and PCRE2 paths agree on Unicode 15-16 letters (%zu, %zu ids)", na, nb);
 		bn_tok_ctx_free(c1);
 		bn_tok_ctx_free(c2);
 	}
