@@ -41,7 +41,7 @@ INLINE int32_t hsum8(__m256i v)
 	return _mm_cvtsi128_si32(s);
 }
 
-static int32_t sum_x(const int8_t *x, int nb)
+static int32_t sum_i8(const int8_t *x, int nb)
 {
 	const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
 	__m256i acc = _mm256_setzero_si256();
@@ -91,7 +91,7 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 
 	if (r1 <= r0)
 		return;
-	sx = _mm_set1_epi32(sum_x(x, nb));
+	sx = _mm_set1_epi32(sum_i8(x, nb));
 	for (r = r0; r < r1; r += 4) {
 		const uint8_t *wr[4];
 		__m256i acc[4];
@@ -142,7 +142,7 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 #define CHUNK_BYTES (192 * 1024)
 
 static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
-		    const int8_t *x, size_t ldx, int T, int nb,
+		    const int8_t *x, size_t ldx, const int32_t *xsum, int T, int nb,
 		    int32_t *y, size_t ldy)
 {
 	const __m256i m3 = _mm256_set1_epi8(3), ones16 = _mm256_set1_epi16(1);
@@ -156,9 +156,8 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 		int te = t0 + tc < T ? t0 + tc : T;
 		int32_t sx[tc + GT];
 
-		memset(sx, 0, sizeof(sx));
-		for (t = t0; t < te; t++)
-			sx[t - t0] = sum_x(x + (size_t)t * ldx, nb);
+		memset(sx, 0, sizeof(sx));	/* padded: read eight at a time */
+		memcpy(sx, xsum + t0, (size_t)(te - t0) * sizeof(*sx));
 		for (r = r0; r < r1; r++) {
 			const uint8_t *wr = w + (size_t)r * row_bytes;
 			for (t = t0; t < te; t += GT) {
@@ -530,6 +529,7 @@ const struct bn_kernels bn_kernels_avx2 = {
 	.name = "avx2",
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
+	.sum_i8 = sum_i8,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

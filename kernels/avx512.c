@@ -62,7 +62,7 @@ INLINE void codes(const uint8_t *w, __m512i m, __m512i *c01, __m512i *c23)
 }
 
 /* Sum of the nb*128 activations (|sum| <= 2^28, see above). */
-static int32_t sum_x(const int8_t *x, int nb)
+static int32_t sum_i8(const int8_t *x, int nb)
 {
 	__m512i ones = _mm512_set1_epi8(1), a = _mm512_setzero_si512(), b = a, c = a, d = a;
 	int i;
@@ -243,7 +243,7 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 	for (c = 0; c == 0 || c < nb; c += T2_CH) {
 		int n = BN_MIN(T2_CH, nb - c);
 		t2_permute(x + 128 * c, n, xp);
-		gemv_t2_chunk(w + 32 * c, row_bytes, r0, r1, xp, n, sum_x(x + 128 * c, n), c > 0, y);
+		gemv_t2_chunk(w + 32 * c, row_bytes, r0, r1, xp, n, sum_i8(x + 128 * c, n), c > 0, y);
 	}
 }
 
@@ -332,12 +332,12 @@ static void gemm_group(const __m512i *cb, int n, int c0, const int8_t *x, size_t
 }
 
 static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
-		    const int8_t *x, size_t ldx, int T, int nb,
+		    const int8_t *x, size_t ldx, const int32_t *xsum, int T, int nb,
 		    int32_t *y, size_t ldy)
 {
 	const __m512i m = code_mask();
 	__m512i cb[2 * GR * GEMM_CB];
-	int tc, t0, t, r, i, b, c0;
+	int tc, t0, r, i, b, c0;
 
 	if (r1 <= r0 || T <= 0)
 		return;
@@ -347,10 +347,7 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 	tc = (tc + GT - 1) / GT * GT;
 	for (t0 = 0; t0 < T; t0 += tc) {
 		int te = t0 + tc < T ? t0 + tc : T;
-		int32_t sx[te - t0];
-
-		for (t = t0; t < te; t++)
-			sx[t - t0] = sum_x(x + (size_t)t * ldx, nb);
+		const int32_t *sx = xsum + t0;
 		for (r = r0; r < r1; r += GR) {
 			const uint8_t *wr[GR];
 			int nr = r1 - r < GR ? r1 - r : GR;
@@ -697,6 +694,7 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.name = "avx512",
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
+	.sum_i8 = sum_i8,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

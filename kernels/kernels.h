@@ -35,10 +35,15 @@ struct bn_kernels {
 	void (*gemv_t2)(const uint8_t *w, size_t row_bytes, int r0, int r1,
 			const int8_t *x, int nb, int32_t *y);
 	/* Many tokens at once (prefill): for t in [0, T), rows r in [r0, r1):
-	 * y[t*ldy + r] = sum_j W[r][j] * x[t*ldx + j].  Exact. */
+	 * y[t*ldy + r] = sum_j W[r][j] * x[t*ldx + j].  Exact.  xsum[t] must
+	 * be sum_i8(x + t*ldx, nb): the SIMD tables multiply the codes w + 1
+	 * and subtract it (computed once per quantized token by the caller, not
+	 * once per call and row range). */
 	void (*gemm_t2)(const uint8_t *w, size_t row_bytes, int r0, int r1,
-			const int8_t *x, size_t ldx, int T, int nb,
+			const int8_t *x, size_t ldx, const int32_t *xsum, int T, int nb,
 			int32_t *y, size_t ldy);
+	/* The sum of the nb*128 int8 values at x. */
+	int32_t (*sum_i8)(const int8_t *x, int nb);
 	/* Per-token absmax quantization, exactly as the reference:
 	 *   s = 127.0f / fmaxf(max|x|, 1e-5f);  q[i] = clamp(rint(x[i]*s), -128, 127)
 	 * q[n..npad) = 0.  Returns s (float32 arithmetic throughout). */

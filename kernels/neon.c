@@ -31,7 +31,7 @@
 
 /* ---- ternary ---- */
 
-static int32_t sum_x(const int8_t *x, int nb)
+static int32_t sum_i8(const int8_t *x, int nb)
 {
 	const int8x16_t ones = vdupq_n_s8(1);
 	int32x4_t a0 = vdupq_n_s32(0), a1 = a0;
@@ -70,7 +70,7 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 
 	if (r1 <= r0)
 		return;
-	sx = vdupq_n_s32(sum_x(x, nb));
+	sx = vdupq_n_s32(sum_i8(x, nb));
 	for (r = r0; r < r1; r += 4) {
 		const uint8_t *wr[4];
 		int32x4_t acc[4][2], s;
@@ -113,7 +113,7 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 #define CHUNK_BYTES (192 * 1024)
 
 static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
-		    const int8_t *x, size_t ldx, int T, int nb,
+		    const int8_t *x, size_t ldx, const int32_t *xsum, int T, int nb,
 		    int32_t *y, size_t ldy)
 {
 	int tc, t0, t, r, b, i, k, j;
@@ -124,10 +124,7 @@ static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 	tc = tc < GT ? GT : tc - tc % GT;
 	for (t0 = 0; t0 < T; t0 += tc) {
 		int te = t0 + tc < T ? t0 + tc : T;
-		int32_t sx[te - t0];
-
-		for (t = t0; t < te; t++)
-			sx[t - t0] = sum_x(x + (size_t)t * ldx, nb);
+		const int32_t *sx = xsum + t0;
 		for (r = r0; r < r1; r += GR) {
 			const uint8_t *wr[GR];
 			int nr = r1 - r < GR ? r1 - r : GR;
@@ -352,6 +349,7 @@ const struct bn_kernels bn_kernels_neon = {
 	.name = "neon",
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
+	.sum_i8 = sum_i8,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

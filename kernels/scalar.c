@@ -56,15 +56,26 @@ static void gemv_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
 }
 
 static void gemm_t2(const uint8_t *w, size_t row_bytes, int r0, int r1,
-		    const int8_t *x, size_t ldx, int T, int nb,
+		    const int8_t *x, size_t ldx, const int32_t *xsum, int T, int nb,
 		    int32_t *y, size_t ldy)
 {
 	int r, t;
 
+	(void)xsum;	/* the weights are used as they are */
 	for (r = r0; r < r1; r++)
 		for (t = 0; t < T; t++)
 			y[(size_t)t * ldy + r] =
 				dot_t2(w + (size_t)r * row_bytes, x + (size_t)t * ldx, nb);
+}
+
+static int32_t sum_i8(const int8_t *x, int nb)
+{
+	int32_t s = 0;
+	int i;
+
+	for (i = 0; i < nb * BN_T2_BLOCK; i++)
+		s += x[i];
+	return s;
 }
 
 static float quant_i8(const float *x, int n, int npad, int8_t *q)
@@ -178,6 +189,7 @@ const struct bn_kernels bn_kernels_scalar = {
 	.name = "scalar",
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
+	.sum_i8 = sum_i8,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

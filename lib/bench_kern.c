@@ -20,6 +20,7 @@ struct kjob {
 	int nm, rows, cols, T;
 	size_t row_bytes;
 	const int8_t *xq;
+	int32_t *xsum;			/* [T]: sum_i8 of each token's xq */
 	const float *xf;
 	int32_t *yi;			/* [T][rows] */
 	float *yf;			/* [rows] */
@@ -40,8 +41,8 @@ static void krun(void *arg, int ith, int nth)
 			j->k->gemv_t2(w, j->row_bytes, r0, r1, j->xq, nb, j->yi + r0);
 			break;
 		case 1:
-			j->k->gemm_t2(w, j->row_bytes, r0, r1, j->xq, (size_t)nb * BN_T2_BLOCK, j->T,
-				      nb, j->yi, (size_t)j->rows);
+			j->k->gemm_t2(w, j->row_bytes, r0, r1, j->xq, (size_t)nb * BN_T2_BLOCK, j->xsum,
+				      j->T, nb, j->yi, (size_t)j->rows);
 			break;
 		case 2:
 			j->k->gemv_f16((const uint16_t *)w, j->row_bytes / 2, r0, r1, j->xf, j->cols,
@@ -150,12 +151,15 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 	j.xf = calloc((size_t)s->cols, sizeof(float));
 	j.yi = calloc((size_t)s->rows * BN_MAX(1, s->T), sizeof(int32_t));
 	j.yf = calloc((size_t)s->rows, sizeof(float));
-	if (!j.xq || !j.xf || !j.yi || !j.yf) {
-		free(buf); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf);
+	j.xsum = calloc((size_t)BN_MAX(1, s->T), sizeof(int32_t));
+	if (!j.xq || !j.xf || !j.yi || !j.yf || !j.xsum) {
+		free(buf); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
 		return bn_fail(eb, BN_ENOMEM, "out of memory for kernel buffers");
 	}
 	for (i = 0; i < (int)(npad * (size_t)BN_MAX(1, s->T)); i++)
 		((int8_t *)j.xq)[i] = (int8_t)(rnd() % 255 - 127);
+	for (i = 0; i < BN_MAX(1, s->T); i++)
+		j.xsum[i] = k->sum_i8(j.xq + (size_t)i * npad, bn_t2_nb(s->cols));
 	for (i = 0; i < s->cols; i++)
 		((float *)j.xf)[i] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
 	bn_pool_run(pool, krun, &j);	/* warm-up */
@@ -177,7 +181,7 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 	out->seconds = best;
 	out->bytes = (double)mb;
 	out->ops = 2.0 * s->rows * (double)s->cols * BN_MAX(1, s->T);
-	free(buf); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf);
+	free(buf); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
 	return BN_OK;
 }
 

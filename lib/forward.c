@@ -17,6 +17,7 @@ struct bn_state {
 	size_t w;			/* max(dim, qd, ffn) */
 	int8_t *xq;			/* [B][npad] quantized activations */
 	float *xs;			/* [B] activation scales s */
+	int32_t *xsum;			/* [B] sums of each token's xq (for gemm_t2) */
 	float *q, *ao;			/* [B][qd] */
 	float *g, *u;			/* [B][ffn] */
 	float *kb, *vb;			/* [B][kvd] new keys and values */
@@ -50,6 +51,7 @@ static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, siz
 		{ kvsz == 2 ? 2 : 0, n_ctx, kvd },	/* f16 cache: one layer as float */
 		{ B + 1, (size_t)c->head_dim, 1 },
 		{ (size_t)c->dim + (size_t)c->n_vocab, 1, 1 }, { B, 2, 1 },
+		{ B, 1, 1 },		/* xsum (int32) */
 	};
 	size_t total = 0, x, i;
 
@@ -123,6 +125,7 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	s->w = w;
 	s->xq = zalloc(B * s->npad, 1, &bad);
 	s->xs = zalloc(B, 4, &bad);
+	s->xsum = zalloc(B, 4, &bad);
 	s->q = zalloc(B * s->qd, 4, &bad);
 	s->ao = zalloc(B * s->qd, 4, &bad);
 	s->g = zalloc(B * c->ffn_dim, 4, &bad);
@@ -156,7 +159,7 @@ void bn_state_free(struct bn_state *s)
 {
 	if (!s)
 		return;
-	free(s->x); free(s->xn); free(s->xq); free(s->xs);
+	free(s->x); free(s->xn); free(s->xq); free(s->xs); free(s->xsum);
 	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc); free(s->kvs);
 	free(s->att); free(s->inv_freq); free(s->cosv); free(s->sinv); free(s->hn);
 	free(s->logits); free(s->tok);
@@ -247,7 +250,7 @@ static void lin_rows(struct bn_state *s, const struct bn_tlin *l, float *y0, int
 	if (T == 1)
 		s->k->gemv_t2(l->w, l->row_bytes, r0, r1, s->xq, nb, acc + r0);
 	else
-		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, T, nb,
+		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, s->xsum, T, nb,
 			      acc, (size_t)l->out);
 	/* read each sum as int32 through memcpy (one pointer, so the loop
 	 * vectorises), write the float */
@@ -357,6 +360,7 @@ static void nq_range(void *arg, int t0, int t1, int ith)
 				x[i] += j->add[(size_t)t * j->ld + i];
 		rmsnorm(xn, x, j->weight, j->n, s->m->cfg.norm_eps);
 		s->xs[t] = s->k->quant_i8(xn, j->n, npad, s->xq + (size_t)t * s->npad);
+		s->xsum[t] = s->k->sum_i8(s->xq + (size_t)t * s->npad, npad / BN_T2_BLOCK);
 	}
 }
 

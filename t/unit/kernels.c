@@ -175,12 +175,47 @@ static void test_gemv(const struct bn_kernels *k)
 		k->gemv_t2(w, 32, 3, 3, x, 1, y + 1);
 		CHECK(y[0] == 0 && y[1] == 99, "%s: gemv_t2 with nb = 0 and with no rows", k->name);
 		y[0] = y[1] = 99;
-		k->gemm_t2(w, 0, 0, 1, x, 0, 1, 0, y, 1);
-		k->gemm_t2(w, 32, 0, 1, x, 128, 0, 1, y + 1, 1);
+		{
+			int32_t zero = 0;
+			k->gemm_t2(w, 0, 0, 1, x, 0, &zero, 1, 0, y, 1);
+			k->gemm_t2(w, 32, 0, 1, x, 128, &zero, 0, 1, y + 1, 1);
+		}
 		CHECK(y[0] == 0 && y[1] == 99, "%s: gemm_t2 with nb = 0 and with T = 0", k->name);
 		free(w);
 		free(x);
 	}
+}
+
+/* The per-token sums gemm_t2 takes (as the caller computes them once). */
+static int32_t *xsums(const int8_t *x, size_t ldx, int T, int nb)
+{
+	int32_t *s = xmalloc(sizeof(int32_t) * (size_t)(T > 0 ? T : 1));
+	int t;
+
+	for (t = 0; t < T; t++)
+		s[t] = bn_kernels_scalar.sum_i8(x + (size_t)t * ldx, nb);
+	return s;
+}
+
+static void test_sum(const struct bn_kernels *k)
+{
+	static const int nbs[] = { 0, 1, 2, 3, 5, 54, 129 };
+	int bad = 0, v;
+	size_t a, i;
+
+	for (a = 0; a < sizeof(nbs) / sizeof(nbs[0]); a++) {
+		size_t n = (size_t)nbs[a] * 128;
+		int8_t *x = xmalloc(n + 1);
+		for (i = 0; i < n; i++)
+			x[i] = (int8_t)(rnd() % 256 - 128);
+		bad += k->sum_i8(x, nbs[a]) != bn_kernels_scalar.sum_i8(x, nbs[a]);
+		for (v = -128; v <= 127; v += 255) {	/* the extremes */
+			memset(x, v, n);
+			bad += k->sum_i8(x, nbs[a]) != v * (int)n;
+		}
+		free(x);
+	}
+	CHECK(bad == 0, "%s: sum_i8 equals scalar, and at the int8 extremes", k->name);
 }
 
 static void test_gemm(const struct bn_kernels *k)
@@ -201,7 +236,7 @@ static void test_gemm(const struct bn_kernels *k)
 				uint8_t *w = xmalloc((size_t)rows * nb * 32);
 				int8_t *x = xmalloc(ldx * (size_t)T);
 				size_t ysz = sizeof(int32_t) * ldy * (size_t)(T + 8);	/* + poisoned rows */
-				int32_t *y0 = xmalloc(ysz), *y1 = xmalloc(ysz);
+				int32_t *y0 = xmalloc(ysz), *y1 = xmalloc(ysz), *xs;
 
 				fill_w(w, rows, n, nb, wm);
 				memset(x, 0x55, ldx * (size_t)T);	/* gaps between rows of x */
@@ -209,10 +244,12 @@ static void test_gemm(const struct bn_kernels *k)
 					fill_x(x + (size_t)t * ldx, n, nb, t % 3 ? 0 : (int)(rnd() % 4));
 				memset(y0, 0x7f, ysz);
 				memset(y1, 0x7f, ysz);
-				bn_kernels_scalar.gemm_t2(w, (size_t)nb * 32, r0, r1, x, ldx, T, nb, y0, ldy);
-				k->gemm_t2(w, (size_t)nb * 32, r0, r1, x, ldx, T, nb, y1, ldy);
+				xs = xsums(x, ldx, T, nb);
+				bn_kernels_scalar.gemm_t2(w, (size_t)nb * 32, r0, r1, x, ldx, xs, T, nb, y0, ldy);
+				k->gemm_t2(w, (size_t)nb * 32, r0, r1, x, ldx, xs, T, nb, y1, ldy);
 				bad += memcmp(y0, y1, ysz) != 0;
 				cases++;
+				free(xs);
 				free(w);
 				free(x);
 				free(y0);
@@ -233,8 +270,10 @@ static void test_gemm(const struct bn_kernels *k)
 			fill_x(x + (size_t)t * ldx, nb * 128, nb, 0);
 		memset(y0, 0x7f, ysz);
 		memset(y1, 0x7f, ysz);
-		bn_kernels_scalar.gemm_t2(w, (size_t)nb * 32, 0, rows, x, ldx, T, nb, y0, rows);
-		k->gemm_t2(w, (size_t)nb * 32, 0, rows, x, ldx, T, nb, y1, rows);
+		int32_t *xs = xsums(x, ldx, T, nb);
+		bn_kernels_scalar.gemm_t2(w, (size_t)nb * 32, 0, rows, x, ldx, xs, T, nb, y0, rows);
+		k->gemm_t2(w, (size_t)nb * 32, 0, rows, x, ldx, xs, T, nb, y1, rows);
+		free(xs);
 		bad = memcmp(y0, y1, ysz) != 0;
 		/* gemm row t equals gemv of token t */
 		for (t = 0; t < T; t++) {
@@ -585,7 +624,7 @@ int main(void)
 		CHECK(!strcmp(bn_kernels_get()->name, env), "BN_KERNELS=%s is honoured", env);
 	for (i = 0; i < nk; i++) {
 		const struct bn_kernels *k = ks[i];
-		CHECK(k->gemv_t2 && k->gemm_t2 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
+		CHECK(k->gemv_t2 && k->gemm_t2 && k->sum_i8 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
 		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->f16_f32 && k->f32_f16 && k->attn_av && k->attn_qk,
 		      "%s: every function present", k->name);
 	}
@@ -593,6 +632,7 @@ int main(void)
 	for (i = 0; i < nk; i++) {
 		/* scalar against itself still checks determinism and the poisoning */
 		test_gemv(ks[i]);
+		test_sum(ks[i]);
 		test_gemm(ks[i]);
 		test_quant(ks[i]);
 		test_dots(ks[i]);
