@@ -423,6 +423,19 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
+static void scale_i32(float *y, int n, float inv, float sc)
+{
+	const __m256 vi = _mm256_set1_ps(inv), vs = _mm256_set1_ps(sc);
+	int i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(y + i)));
+		_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_div_ps(v, vi), vs));
+	}
+	for (; i < n; i++)
+		bn_scale_i32(y + i, inv, sc);
+}
+
 static void f16_f32(const uint16_t *src, float *dst, int n)
 {
 	int i;
@@ -530,6 +543,7 @@ const struct bn_kernels bn_kernels_avx2 = {
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
+	.scale_i32 = scale_i32,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

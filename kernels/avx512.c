@@ -591,6 +591,18 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
+static void scale_i32(float *y, int n, float inv, float sc)
+{
+	const __m512 vi = _mm512_set1_ps(inv), vs = _mm512_set1_ps(sc);
+	int i;
+
+	for (i = 0; i < n; i += 16) {
+		__mmask16 k = tailmask(n - i);
+		__m512 v = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, y + i));
+		_mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_div_ps(v, vi), vs));
+	}
+}
+
 static void f16_f32(const uint16_t *src, float *dst, int n)
 {
 	int i;
@@ -695,6 +707,7 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
+	.scale_i32 = scale_i32,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

@@ -28,6 +28,16 @@
 #define BN_T2_BLOCK_BYTES 32	/* bytes per block */
 #define BN_T2_MAX_NB 16384	/* blocks per row, at most */
 
+/* One element of scale_i32: the int32 stored at *y, as float, over the
+ * activation scale, times the weight scale (the reference's order). */
+static inline void bn_scale_i32(float *y, float inv, float sc)
+{
+	int32_t v;
+
+	__builtin_memcpy(&v, y, sizeof(v));
+	*y = (float)v / inv * sc;
+}
+
 struct bn_kernels {
 	const char *name;
 	/* y[r - r0] = sum_j W[r][j] * x[j] for rows r in [r0, r1); exact.
@@ -44,6 +54,10 @@ struct bn_kernels {
 			int32_t *y, size_t ldy);
 	/* The sum of the nb*128 int8 values at x. */
 	int32_t (*sum_i8)(const int8_t *x, int nb);
+	/* In place, the n int32 sums stored at y become floats:
+	 * y[i] = (float)sum / inv * sc (bn_scale_i32), each step one IEEE
+	 * single operation, so every table gives the same bits. */
+	void (*scale_i32)(float *y, int n, float inv, float sc);
 	/* Per-token absmax quantization, exactly as the reference:
 	 *   s = 127.0f / fmaxf(max|x|, 1e-5f);  q[i] = clamp(rint(x[i]*s), -128, 127)
 	 * q[n..npad) = 0.  Returns s (float32 arithmetic throughout). */

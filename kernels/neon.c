@@ -323,6 +323,19 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
+static void scale_i32(float *y, int n, float inv, float sc)
+{
+	const float32x4_t vi = vdupq_n_f32(inv), vs = vdupq_n_f32(sc);
+	int i;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		float32x4_t v = vcvtq_f32_s32(vreinterpretq_s32_f32(vld1q_f32(y + i)));
+		vst1q_f32(y + i, vmulq_f32(vdivq_f32(v, vi), vs));
+	}
+	for (; i < n; i++)
+		bn_scale_i32(y + i, inv, sc);
+}
+
 static void f16_f32(const uint16_t *src, float *dst, int n)
 {
 	int i;
@@ -350,6 +363,7 @@ const struct bn_kernels bn_kernels_neon = {
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
+	.scale_i32 = scale_i32,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

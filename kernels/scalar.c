@@ -78,6 +78,14 @@ static int32_t sum_i8(const int8_t *x, int nb)
 	return s;
 }
 
+static void scale_i32(float *y, int n, float inv, float sc)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		bn_scale_i32(y + i, inv, sc);
+}
+
 static float quant_i8(const float *x, int n, int npad, int8_t *q)
 {
 	float amax = 0.0f, s;
@@ -190,6 +198,7 @@ const struct bn_kernels bn_kernels_scalar = {
 	.gemv_t2 = gemv_t2,
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
+	.scale_i32 = scale_i32,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

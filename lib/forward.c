@@ -244,7 +244,7 @@ struct lin_job {
 static void lin_rows(struct bn_state *s, const struct bn_tlin *l, float *y0, int T, int r0,
 		     int r1)
 {
-	int t, r, nb = bn_t2_nb(l->in);
+	int t, nb = bn_t2_nb(l->in);
 	int32_t *acc = (int32_t *)(void *)y0;
 
 	if (T == 1)
@@ -252,16 +252,8 @@ static void lin_rows(struct bn_state *s, const struct bn_tlin *l, float *y0, int
 	else
 		s->k->gemm_t2(l->w, l->row_bytes, r0, r1, s->xq, (size_t)s->npad, s->xsum, T, nb,
 			      acc, (size_t)l->out);
-	/* read each sum as int32 through memcpy (one pointer, so the loop
-	 * vectorises), write the float */
-	for (t = 0; t < T; t++) {
-		float inv = s->xs[t], sc = l->scale, *y = y0 + (size_t)t * l->out;
-		for (r = r0; r < r1; r++) {
-			int32_t a;
-			memcpy(&a, &y[r], sizeof(a));
-			y[r] = (float)a / inv * sc;
-		}
-	}
+	for (t = 0; t < T; t++)
+		s->k->scale_i32(y0 + (size_t)t * l->out + r0, r1 - r0, s->xs[t], l->scale);
 }
 
 /* max(g, 0) without a branch (the sign of a gate is a coin toss, and a

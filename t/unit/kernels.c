@@ -218,6 +218,32 @@ static void test_sum(const struct bn_kernels *k)
 	CHECK(bad == 0, "%s: sum_i8 equals scalar, and at the int8 extremes", k->name);
 }
 
+/* scale_i32 equals scalar bit for bit: int32 sums of every magnitude
+ * (conversions that round), activation and weight scales at random. */
+static void test_scale(const struct bn_kernels *k)
+{
+	static const int ns[] = { 0, 1, 7, 8, 15, 16, 17, 100, 2560 };
+	int bad = 0;
+	size_t a;
+
+	for (a = 0; a < sizeof(ns) / sizeof(ns[0]); a++) {
+		int n = ns[a], i;
+		float *y0 = xmalloc(sizeof(float) * (size_t)(n + 1)), *y1 = xmalloc(sizeof(float) * (size_t)(n + 1));
+		float inv = 0.01f + (float)(rnd() % 100000) / 7.0f, sc = (float)(rnd() % 1000 + 1) / 333.0f;
+		for (i = 0; i <= n; i++) {
+			int32_t v = (int32_t)rnd() >> (rnd() % 31);
+			memcpy(&y0[i], &v, sizeof(v));
+		}
+		memcpy(y1, y0, sizeof(float) * (size_t)(n + 1));
+		bn_kernels_scalar.scale_i32(y0, n, inv, sc);
+		k->scale_i32(y1, n, inv, sc);
+		bad += memcmp(y0, y1, sizeof(float) * (size_t)(n + 1)) != 0;	/* y[n] untouched */
+		free(y0);
+		free(y1);
+	}
+	CHECK(bad == 0, "%s: scale_i32 equals scalar bit for bit, nothing written past n", k->name);
+}
+
 static void test_gemm(const struct bn_kernels *k)
 {
 	static const int nbs[] = { 1, 2, 3, 5, 7, 20, 54 };
@@ -624,7 +650,7 @@ int main(void)
 		CHECK(!strcmp(bn_kernels_get()->name, env), "BN_KERNELS=%s is honoured", env);
 	for (i = 0; i < nk; i++) {
 		const struct bn_kernels *k = ks[i];
-		CHECK(k->gemv_t2 && k->gemm_t2 && k->sum_i8 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
+		CHECK(k->gemv_t2 && k->gemm_t2 && k->sum_i8 && k->scale_i32 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
 		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->f16_f32 && k->f32_f16 && k->attn_av && k->attn_qk,
 		      "%s: every function present", k->name);
 	}
@@ -633,6 +659,7 @@ int main(void)
 		/* scalar against itself still checks determinism and the poisoning */
 		test_gemv(ks[i]);
 		test_sum(ks[i]);
+		test_scale(ks[i]);
 		test_gemm(ks[i]);
 		test_quant(ks[i]);
 		test_dots(ks[i]);
