@@ -436,6 +436,30 @@ static void scale_i32(float *y, int n, float inv, float sc)
 		bn_scale_i32(y + i, inv, sc);
 }
 
+static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
+{
+	__m256d lo = _mm256_setzero_pd(), hi = lo;
+	__m256 vr;
+	double l[8];
+	float r;
+	int i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+		lo = _mm256_fmadd_pd(a, a, lo);
+		hi = _mm256_fmadd_pd(b, b, hi);
+	}
+	_mm256_storeu_pd(l, lo);
+	_mm256_storeu_pd(l + 4, hi);
+	r = bn_rms_factor(l, x, n, eps);
+	vr = _mm256_set1_ps(r);
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(w + i),
+						      _mm256_mul_ps(_mm256_loadu_ps(x + i), vr)));
+	for (; i < n; i++)
+		y[i] = w[i] * (x[i] * r);
+}
+
 static void f16_f32(const uint16_t *src, float *dst, int n)
 {
 	int i;
@@ -544,6 +568,7 @@ const struct bn_kernels bn_kernels_avx2 = {
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
 	.scale_i32 = scale_i32,
+	.rmsnorm = rmsnorm,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

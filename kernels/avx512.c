@@ -603,6 +603,26 @@ static void scale_i32(float *y, int n, float inv, float sc)
 	}
 }
 
+static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
+{
+	__m512d acc = _mm512_setzero_pd();
+	__m512 vr;
+	double l[8];
+	int i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+		acc = _mm512_fmadd_pd(v, v, acc);
+	}
+	_mm512_storeu_pd(l, acc);
+	vr = _mm512_set1_ps(bn_rms_factor(l, x, n, eps));
+	for (i = 0; i < n; i += 16) {
+		__mmask16 k = tailmask(n - i);
+		__m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), vr);
+		_mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, w + i), v));
+	}
+}
+
 static void f16_f32(const uint16_t *src, float *dst, int n)
 {
 	int i;
@@ -708,6 +728,7 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
 	.scale_i32 = scale_i32,
+	.rmsnorm = rmsnorm,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

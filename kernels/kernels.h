@@ -21,12 +21,29 @@
 #ifndef BN_KERNELS_H
 #define BN_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define BN_T2_BLOCK 128		/* weights per block */
 #define BN_T2_BLOCK_BYTES 32	/* bytes per block */
 #define BN_T2_MAX_NB 16384	/* blocks per row, at most */
+
+/* RMSNorm's factor 1 / sqrt(mean(x^2) + eps) from the eight double lanes
+ * of the sum of squares over x[0 .. n - n % 8) (lane k: the elements
+ * i = k mod 8, in order) and the tail x[n - n % 8 .. n), which goes one
+ * element a lane: the one summation order every table keeps. */
+static inline float bn_rms_factor(const double l[8], const float *x, int n, float eps)
+{
+	double t[8] = { 0 }, ss;
+	int i = n - n % 8, k;
+
+	for (k = 0; i < n; i++, k++)
+		t[k] = (double)x[i] * x[i];
+	ss = ((l[0] + t[0] + (l[1] + t[1])) + (l[2] + t[2] + (l[3] + t[3]))) +
+	     ((l[4] + t[4] + (l[5] + t[5])) + (l[6] + t[6] + (l[7] + t[7])));
+	return 1.0f / sqrtf((float)(ss / n) + eps);
+}
 
 /* One element of scale_i32: the int32 stored at *y, as float, over the
  * activation scale, times the weight scale (the reference's order). */
@@ -58,6 +75,10 @@ struct bn_kernels {
 	 * y[i] = (float)sum / inv * sc (bn_scale_i32), each step one IEEE
 	 * single operation, so every table gives the same bits. */
 	void (*scale_i32)(float *y, int n, float inv, float sc);
+	/* y[i] = w[i] * (x[i] * r), r = bn_rms_factor of x: the sum of
+	 * squares in double over eight fixed lanes (squares of floats are
+	 * exact in double, so a fused multiply-add gives the same sums). */
+	void (*rmsnorm)(float *y, const float *x, const float *w, int n, float eps);
 	/* Per-token absmax quantization, exactly as the reference:
 	 *   s = 127.0f / fmaxf(max|x|, 1e-5f);  q[i] = clamp(rint(x[i]*s), -128, 127)
 	 * q[n..npad) = 0.  Returns s (float32 arithmetic throughout). */

@@ -336,6 +336,31 @@ static void scale_i32(float *y, int n, float inv, float sc)
 		bn_scale_i32(y + i, inv, sc);
 }
 
+static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
+{
+	float64x2_t a[4] = { vdupq_n_f64(0), vdupq_n_f64(0), vdupq_n_f64(0), vdupq_n_f64(0) };
+	float32x4_t vr;
+	double l[8];
+	float r;
+	int i, k;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		float32x4_t p = vld1q_f32(x + i), q = vld1q_f32(x + i + 4);
+		float64x2_t d[4] = { vcvt_f64_f32(vget_low_f32(p)), vcvt_high_f64_f32(p),
+				     vcvt_f64_f32(vget_low_f32(q)), vcvt_high_f64_f32(q) };
+		for (k = 0; k < 4; k++)
+			a[k] = vfmaq_f64(a[k], d[k], d[k]);
+	}
+	for (k = 0; k < 4; k++)
+		vst1q_f64(l + 2 * k, a[k]);
+	r = bn_rms_factor(l, x, n, eps);
+	vr = vdupq_n_f32(r);
+	for (i = 0; i + 4 <= n; i += 4)
+		vst1q_f32(y + i, vmulq_f32(vld1q_f32(w + i), vmulq_f32(vld1q_f32(x + i), vr)));
+	for (; i < n; i++)
+		y[i] = w[i] * (x[i] * r);
+}
+
 static void f16_f32(const uint16_t *src, float *dst, int n)
 {
 	int i;
@@ -364,6 +389,7 @@ const struct bn_kernels bn_kernels_neon = {
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
 	.scale_i32 = scale_i32,
+	.rmsnorm = rmsnorm,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

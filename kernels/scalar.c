@@ -86,6 +86,20 @@ static void scale_i32(float *y, int n, float inv, float sc)
 		bn_scale_i32(y + i, inv, sc);
 }
 
+static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
+{
+	double l[8] = { 0 };
+	float r;
+	int i, k;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		for (k = 0; k < 8; k++)
+			l[k] += (double)x[i + k] * x[i + k];
+	r = bn_rms_factor(l, x, n, eps);
+	for (i = 0; i < n; i++)
+		y[i] = w[i] * (x[i] * r);
+}
+
 static float quant_i8(const float *x, int n, int npad, int8_t *q)
 {
 	float amax = 0.0f, s;
@@ -199,6 +213,7 @@ const struct bn_kernels bn_kernels_scalar = {
 	.gemm_t2 = gemm_t2,
 	.sum_i8 = sum_i8,
 	.scale_i32 = scale_i32,
+	.rmsnorm = rmsnorm,
 	.quant_i8 = quant_i8,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,

@@ -183,34 +183,6 @@ void bn_state_rewind(struct bn_state *s, int pos)
 
 /* ---- elementwise pieces ---- */
 
-/* y = w * (x * rsqrt(mean(x^2) + eps)), the sum of squares in double over
- * eight fixed lanes (vectorisable; one order on every CPU, so results stay
- * bit-identical). */
-static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
-{
-	double s[8] = { 0 }, ss, s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-	float r;
-	int i, k;
-
-	for (i = 0; i + 8 <= n; i += 8) {	/* named lanes stay in registers */
-		s0 += (double)x[i] * x[i];
-		s1 += (double)x[i + 1] * x[i + 1];
-		s2 += (double)x[i + 2] * x[i + 2];
-		s3 += (double)x[i + 3] * x[i + 3];
-		s4 += (double)x[i + 4] * x[i + 4];
-		s5 += (double)x[i + 5] * x[i + 5];
-		s6 += (double)x[i + 6] * x[i + 6];
-		s7 += (double)x[i + 7] * x[i + 7];
-	}
-	for (k = 0; i < n; i++, k++)
-		s[k] = (double)x[i] * x[i];
-	ss = ((s0 + s[0] + (s1 + s[1])) + (s2 + s[2] + (s3 + s[3]))) +
-	     ((s4 + s[4] + (s5 + s[5])) + (s6 + s[6] + (s7 + s[7])));
-	r = 1.0f / sqrtf((float)(ss / n) + eps);
-	for (i = 0; i < n; i++)
-		y[i] = w[i] * (x[i] * r);
-}
-
 /* NeoX rotation of one head: pairs (i, i + d/2). */
 static void rope(float *v, const float *cs, const float *sn, int d)
 {
@@ -350,7 +322,7 @@ static void nq_range(void *arg, int t0, int t1, int ith)
 		if (j->add)
 			for (i = 0; i < j->n; i++)
 				x[i] += j->add[(size_t)t * j->ld + i];
-		rmsnorm(xn, x, j->weight, j->n, s->m->cfg.norm_eps);
+		s->k->rmsnorm(xn, x, j->weight, j->n, s->m->cfg.norm_eps);
 		s->xs[t] = s->k->quant_i8(xn, j->n, npad, s->xq + (size_t)t * s->npad);
 		s->xsum[t] = s->k->sum_i8(s->xq + (size_t)t * s->npad, npad / BN_T2_BLOCK);
 	}
@@ -563,7 +535,7 @@ static int chunk(struct bn_state *s, const int32_t *tok, int T, int base,
 	for (t = 0; t < T && !rc; t++) {
 		if (mode == BN_LOGITS_NONE || (mode == BN_LOGITS_LAST && (!last_chunk || t != T - 1)))
 			continue;
-		rmsnorm(s->hn, s->x + (size_t)t * c->dim, s->m->out_norm, c->dim, c->norm_eps);
+		s->k->rmsnorm(s->hn, s->x + (size_t)t * c->dim, s->m->out_norm, c->dim, c->norm_eps);
 		bn_pool_run_ranges(s->pool, head_range, &hj,
 				  (c->n_vocab + HEAD_ROWS - 1) / HEAD_ROWS);
 		if (fn)

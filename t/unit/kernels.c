@@ -244,6 +244,35 @@ static void test_scale(const struct bn_kernels *k)
 	CHECK(bad == 0, "%s: scale_i32 equals scalar bit for bit, nothing written past n", k->name);
 }
 
+/* rmsnorm equals scalar bit for bit: every tail length, model widths,
+ * magnitudes from 1e-20 to 1e20. */
+static void test_rmsnorm(const struct bn_kernels *k)
+{
+	static const int ns[] = { 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 100, 2560, 6912 };
+	int bad = 0;
+	size_t a;
+
+	for (a = 0; a < sizeof(ns) / sizeof(ns[0]); a++) {
+		int n = ns[a], i;
+		float *x = xmalloc(sizeof(float) * (size_t)n), *w = xmalloc(sizeof(float) * (size_t)n);
+		float *y0 = xmalloc(sizeof(float) * (size_t)(n + 1)), *y1 = xmalloc(sizeof(float) * (size_t)(n + 1));
+		float mag = powf(10.0f, (float)((int)(rnd() % 41) - 20));
+		for (i = 0; i < n; i++) {
+			x[i] = mag * ((float)(rnd() % 20001) / 10000.0f - 1.0f);
+			w[i] = (float)(rnd() % 3001) / 1000.0f - 1.0f;
+		}
+		y0[n] = y1[n] = 7.0f;
+		bn_kernels_scalar.rmsnorm(y0, x, w, n, 1e-5f);
+		k->rmsnorm(y1, x, w, n, 1e-5f);
+		bad += memcmp(y0, y1, sizeof(float) * (size_t)(n + 1)) != 0;
+		free(x);
+		free(w);
+		free(y0);
+		free(y1);
+	}
+	CHECK(bad == 0, "%s: rmsnorm equals scalar bit for bit, nothing written past n", k->name);
+}
+
 static void test_gemm(const struct bn_kernels *k)
 {
 	static const int nbs[] = { 1, 2, 3, 5, 7, 20, 54 };
@@ -650,7 +679,7 @@ int main(void)
 		CHECK(!strcmp(bn_kernels_get()->name, env), "BN_KERNELS=%s is honoured", env);
 	for (i = 0; i < nk; i++) {
 		const struct bn_kernels *k = ks[i];
-		CHECK(k->gemv_t2 && k->gemm_t2 && k->sum_i8 && k->scale_i32 && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
+		CHECK(k->gemv_t2 && k->gemm_t2 && k->sum_i8 && k->scale_i32 && k->rmsnorm && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
 		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->f16_f32 && k->f32_f16 && k->attn_av && k->attn_qk,
 		      "%s: every function present", k->name);
 	}
@@ -660,6 +689,7 @@ int main(void)
 		test_gemv(ks[i]);
 		test_sum(ks[i]);
 		test_scale(ks[i]);
+		test_rmsnorm(ks[i]);
 		test_gemm(ks[i]);
 		test_quant(ks[i]);
 		test_dots(ks[i]);
