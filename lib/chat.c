@@ -14,6 +14,7 @@
 
 #include "chat.h"
 #include "jsonl.h"
+#include "unicode.h"
 
 #define MAX_SRC (64 << 10)
 #define MAX_DEPTH 32
@@ -834,34 +835,28 @@ static int equal(const struct val *a, const struct val *b)
 	return a->t == V_NONE || a->t == V_UNDEF;
 }
 
-/* Length of the white space character (Python's str.isspace(): bidi
- * classes WS, B, S and category Zs) that s[0..n) starts with (end = 0) or
- * ends with (end = 1), or 0: what str.strip() and jinja2's trim remove. */
+/* Length of the white space character that s[0..n) starts with (end = 0)
+ * or ends with (end = 1), or 0: what Python's str.strip() and jinja2's trim
+ * remove.  str.isspace() is Unicode's White_Space (the tokenizer's table)
+ * plus U+001C..U+001F; an ill-formed sequence is not space. */
 static size_t py_space(const char *s, size_t n, int end)
 {
-	static const char *const ws[] = {
-		"\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xa8", "\xe2\x80\xa9",
-		"\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80",
-	};
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i, l;
+	size_t b = 1, len;
+	uint32_t cp;
 
 	if (!n)
 		return 0;
-	i = end ? n - 1 : 0;
-	if ((u[i] >= '\t' && u[i] <= '\r') || (u[i] >= 0x1c && u[i] <= 0x20))
-		return 1;
-	for (i = 0; i < BN_LEN(ws) + 1; i++) {	/* the last round: U+2000..U+200A */
-		const unsigned char *p;
-		l = i < BN_LEN(ws) ? strlen(ws[i]) : 3;
-		if (n < l)
-			continue;
-		p = u + (end ? n - l : 0);
-		if (i < BN_LEN(ws) ? !memcmp(p, ws[i], l)
-				   : p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x80 && p[2] <= 0x8a)
-			return l;
-	}
-	return 0;
+	if (end)	/* back to the lead byte of the last character */
+		while (b < n && b < 4 && (u[n - b] & 0xC0) == 0x80)
+			b++;
+	u += end ? n - b : 0;
+	if (bn_utf8_step(u, end ? b : n) <= 0)
+		return 0;
+	cp = bn_utf8_get(u, &len);
+	if (end && len != b)
+		return 0;
+	return bn_uc_class(cp) == BN_UC_SPACE || (cp >= 0x1c && cp <= 0x1f) ? len : 0;
 }
 
 /* a op b for + - * // %, with Python's floor division and modulo (the sign

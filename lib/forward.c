@@ -315,7 +315,7 @@ static void nq_range(void *arg, int t0, int t1, int ith)
 	struct nq_job *j = arg;
 	struct bn_state *s = j->s;
 	float *xn = s->xn + (size_t)ith * s->w;
-	int t, i, npad = bn_t2_nb(j->n) * BN_T2_BLOCK;
+	int t, i, nb = bn_t2_nb(j->n), npad = nb * BN_T2_BLOCK;
 
 	for (t = t0; t < t1; t++) {
 		float *x = j->src + (size_t)t * j->ld;
@@ -324,7 +324,7 @@ static void nq_range(void *arg, int t0, int t1, int ith)
 				x[i] += j->add[(size_t)t * j->ld + i];
 		s->k->rmsnorm(xn, x, j->weight, j->n, s->m->cfg.norm_eps);
 		s->xs[t] = s->k->quant_i8(xn, j->n, npad, s->xq + (size_t)t * s->npad);
-		s->xsum[t] = s->k->sum_i8(s->xq + (size_t)t * s->npad, npad / BN_T2_BLOCK);
+		s->xsum[t] = s->k->sum_i8(s->xq + (size_t)t * s->npad, nb);
 	}
 }
 
