@@ -166,12 +166,15 @@ EOF
 	head -c 28 in.bin >f1
 	tail -c 28 in.bin >f2
 	coproc S { bn-sample --serve --temp 0; }
-	cat f1 >&"${S[1]}"
-	read -r -t 20 a <&"${S[0]}"
-	cat f2 >&"${S[1]}"
-	read -r -t 20 b <&"${S[0]}"
-	exec {S[1]}>&-
-	wait "$S_PID"
+	# bash unsets S_PID once it reaps the coprocess, which may happen
+	# before wait runs: keep the pid and the fds while they are set.
+	local pid=$S_PID to=${S[1]} from=${S[0]}
+	cat f1 >&"$to"
+	read -r -t 20 a <&"$from"
+	cat f2 >&"$to"
+	read -r -t 20 b <&"$from"
+	exec {to}>&-
+	wait "$pid"
 	[ "$a $b" = "1 0" ]
 }
 
