@@ -147,7 +147,7 @@ demo:
 	$(Q)sh scripts/demo.sh "$(PROMPT)"
 
 # Regenerate docs/performance.md and docs/roofline.svg (synthetic 2B4T
-# models are converted into $(BN_BENCH_DIR), default /tmp, when missing).
+# models are converted into $(BN_BENCH_DIR), default /tmp, at every run).
 bench: $(O)/bin/bn-bench $(O)/bin/bn-convert
 	sh scripts/bench.sh $(O)
 

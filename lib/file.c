@@ -81,6 +81,9 @@ int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb)
 			close(fd);
 			return bn_fail(eb, BN_EIO, "cannot map '%s': %s", path, strerror(e));
 		}
+		/* Where the page cache is cold, read it in huge folios (see
+		 * BN_OUT_BLOCK); advice only, so its failure is no error. */
+		madvise(p, (size_t)st.st_size, MADV_HUGEPAGE);
 		m->base = p;
 		m->size = (size_t)st.st_size;
 	}
@@ -132,10 +135,11 @@ int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb)
 		return bn_fail(eb, BN_EIO, "cannot create '%s': %s", path, strerror(e));
 	}
 	fchmod(fd, 0644 & ~0022);
-	if (!(o->fp = fdopen(fd, "wb"))) {
+	if (!(o->buf = malloc(BN_OUT_BLOCK)) || !(o->fp = fdopen(fd, "wb"))) {
 		close(fd);
 		goto nomem;
 	}
+	setvbuf(o->fp, o->buf, _IOFBF, BN_OUT_BLOCK);
 	return BN_OK;
 nomem:
 	bn_out_abort(o);
@@ -188,7 +192,8 @@ int bn_out_commit(struct bn_out *o, struct bn_errbuf *eb)
 	}
 	free(o->tmp);
 	free(o->path);
-	o->tmp = o->path = NULL;
+	free(o->buf);
+	o->tmp = o->path = o->buf = NULL;
 	return BN_OK;
 }
 
@@ -202,6 +207,7 @@ void bn_out_abort(struct bn_out *o)
 		unlink(o->tmp);
 	free(o->tmp);
 	free(o->path);
+	free(o->buf);
 	memset(o, 0, sizeof(*o));
 }
 

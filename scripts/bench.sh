@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench.sh BUILD_DIR - regenerate docs/performance.md and docs/roofline.svg
 # (make bench).  Converts the synthetic 2B4T models into $BN_BENCH_DIR
-# (default /tmp) when missing; never commits them.
+# (default /tmp) at every run, never commits them: a freshly written model
+# sits in huge page-cache folios (see bn-convert -o), an old copy may not.
 set -eu
 B=${1:-build}
 DIR=${BN_BENCH_DIR:-/tmp}
@@ -12,8 +13,8 @@ OUT=docs/performance.md
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-[ -f "$F16" ] || "$B/bin/bn-convert" -q --synthetic 2b4t -o "$F16"
-[ -f "$Q8" ] || "$B/bin/bn-convert" -q -e q8_0 --synthetic 2b4t -o "$Q8"
+"$B/bin/bn-convert" -q --synthetic 2b4t -o "$F16"
+"$B/bin/bn-convert" -q -e q8_0 --synthetic 2b4t -o "$Q8"
 K=$("$B/bin/bn-bench" --version | sed 's/.*kernels: \(.*\))/\1/')
 
 CMD1="bn-bench -m bn-2b4t-f16.gguf -p 128 -n 32 -t 1,2 -r $REPS --kernels all --plot docs/roofline.svg"
