@@ -198,6 +198,8 @@ int main(int argc, char **argv)
 		errno = e;
 		if (werr && !strcmp(output, "-"))
 			cli_check_stdout();	/* EPIPE: exit 0 quietly */
+		if (werr && e)	/* as bn_out_commit says it, when the flush fails */
+			die("cannot write '%s': %s", output, strerror(e));
 		if (werr)
 			die("%s: %s", output, eb.msg);
 		die_err(rc, &eb);
