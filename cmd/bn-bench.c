@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	const struct bn_kernels *ktab[8];
 	static struct bn_bench_result res[2 * MAXL * MAXL];
 	static struct bn_kbench kb[8 * MAXL * 16];
-	double bw[MAXL] = { 0 }, bytes = 0, load_ns = 0;
+	double bw[MAXL] = { 0 }, bytes = 0, load_ns = 0, huge = -1;
 	struct bn_model m;
 	struct bn_recs rs = { 0 };
 	struct bn_errbuf eb;
@@ -258,6 +258,9 @@ int main(int argc, char **argv)
 				read_bw_max(pool, &bw[i]);
 			bn_pool_free(pool);
 		}
+		long long hb = bn_map_huge_bytes(&m.map);	/* its pages are touched now */
+		if (hb >= 0 && m.map.size)
+			huge = (double)hb / (double)m.map.size;
 	}
 	for (i = 0; i < nth && nkt; i++) {
 		struct bn_pool *pool;
@@ -280,7 +283,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nres && nkt; i++)
 		for (j = 0; j < nth; j++)
 			if (res[i].n_gen && res[i].n_threads == th[j])
-				bn_bench_rec_roof(&rs, &res[i], bytes, bw[j]);
+				bn_bench_rec_roof(&rs, &res[i], bytes, bw[j], huge);
 	if (rs.err)
 		die("out of memory");
 	bn_recs_print(stdout, fmt, &rs);

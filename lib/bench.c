@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "bench.h"
@@ -189,6 +190,18 @@ static void fill_run(void *arg, int ith, int nth)
 		j->a[i] = i;
 }
 
+void *bn_bench_alloc(size_t bytes)
+{
+	size_t huge = (size_t)2 << 20;
+	void *p;
+
+	if (posix_memalign(&p, huge, bytes ? bytes : 1))
+		return NULL;
+	if (bytes >= huge)	/* advice only: 4 KB pages where refused */
+		madvise(p, bytes / huge * huge, MADV_HUGEPAGE);
+	return p;
+}
+
 int bn_bench_read_bw(struct bn_pool *pool, size_t bytes, int reps, double *bw,
 		     struct bn_errbuf *eb)
 {
@@ -199,7 +212,7 @@ int bn_bench_read_bw(struct bn_pool *pool, size_t bytes, int reps, double *bw,
 	int i;
 
 	bytes &= ~(size_t)63;
-	if (!(a = aligned_alloc(64, bytes)))
+	if (!(a = bn_bench_alloc(bytes)))
 		return bn_fail(eb, BN_ENOMEM, "out of memory for a %zu MB buffer", bytes >> 20);
 	f.a = a;
 	f.n = bytes / 8;

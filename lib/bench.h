@@ -46,6 +46,9 @@ double bn_bench_decode_ops(const struct bn_model *m);
 long long bn_bench_peak_rss(void);
 void bn_bench_reset_peak_rss(void);
 double bn_bench_now(void);	/* monotonic seconds */
+/* A buffer for streamed data, in huge pages where the kernel gives them (as
+ * a model file written by bn is mapped, see BN_OUT_BLOCK); free() it. */
+void *bn_bench_alloc(size_t bytes);
 
 /* Read bandwidth in bytes/s with nth threads (STREAM-style sum over a
  * buffer far larger than the caches; best of reps). */
@@ -83,9 +86,10 @@ void bn_bench_rec_test(struct bn_recs *rs, const struct bn_bench_info *in,
 		       const struct bn_bench_result *t);
 void bn_bench_rec_kernel(struct bn_recs *rs, const struct bn_kbench *k);
 void bn_bench_rec_bw(struct bn_recs *rs, int nth, double bw);
-/* Decode test t against bytes per token and read bandwidth bw. */
+/* Decode test t against bytes per token and read bandwidth bw; huge is the
+ * fraction of the model file mapped with huge pages (< 0: unknown, left out). */
 void bn_bench_rec_roof(struct bn_recs *rs, const struct bn_bench_result *t, double bytes,
-		       double bw);
+		       double bw, double huge);
 
 /* Roofline chart as a standalone SVG document. */
 struct bn_roof_point {

@@ -132,7 +132,7 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 	mb = rb * (size_t)s->rows;
 	if (!s->nm) {		/* synthetic copies */
 		int copies = s->kind == 1 ? 1 : (int)BN_MAX(1, BN_MIN(4096, SYNTH_BYTES / mb + 1));
-		if (!(buf = aligned_alloc(64, (mb * copies + 63) / 64 * 64)))
+		if (!(buf = bn_bench_alloc(mb * copies)))
 			return bn_fail(eb, BN_ENOMEM, "out of memory for kernel buffers");
 		fill(buf, mb * copies, s->kind, rb);
 		for (i = 0; i < copies; i++)

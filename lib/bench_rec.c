@@ -139,7 +139,7 @@ void bn_bench_rec_bw(struct bn_recs *rs, int nth, double bw)
 }
 
 void bn_bench_rec_roof(struct bn_recs *rs, const struct bn_bench_result *t, double bytes,
-		       double bw)
+		       double bw, double huge)
 {
 	struct bn_rec *r = bn_rec_new(rs, S_ROOF);
 	double roof = bytes > 0 ? bw / bytes : 0;
@@ -158,4 +158,8 @@ void bn_bench_rec_roof(struct bn_recs *rs, const struct bn_bench_result *t, doub
 	bn_rec_add(rs, r, "avg_ts", BN_F_DATA, "%.4f", t->avg_ts);
 	bn_rec_add(rs, r, "of roofline", BN_F_MD, "%.0f %%", roof > 0 ? 100 * t->avg_ts / roof : 0);
 	bn_rec_add(rs, r, "roofline_fraction", BN_F_DATA, "%.4f", roof > 0 ? t->avg_ts / roof : 0);
+	if (huge < 0)
+		return;
+	bn_rec_add(rs, r, "model in huge pages", BN_F_MD, "%.0f %%", 100 * huge);
+	bn_rec_add(rs, r, "model_huge_fraction", BN_F_DATA, "%.4f", huge);
 }

@@ -101,6 +101,26 @@ void bn_map_close(struct bn_map *m)
 	}
 }
 
+long long bn_map_huge_bytes(const struct bn_map *m)
+{
+	char line[512], perms[8];
+	unsigned long long lo, hi;
+	long long kb = -1;
+	FILE *fp;
+	int in = 0;
+
+	if (!m->base || !(fp = fopen("/proc/self/smaps", "r")))
+		return -1;
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) == 3)	/* a mapping */
+			in = lo == (uintptr_t)m->base;
+		else if (in && sscanf(line, "FilePmdMapped: %lld kB", &kb) == 1)
+			break;
+	}
+	fclose(fp);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
 int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb)
 {
 	size_t n = strlen(path);

@@ -22,6 +22,9 @@ struct bn_map {
 };
 int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb);
 void bn_map_close(struct bn_map *m);	/* NULL-safe, idempotent */
+/* Bytes of the mapping's touched pages that the kernel maps with huge pages
+ * (FilePmdMapped in /proc/self/smaps); -1 where that cannot be read. */
+long long bn_map_huge_bytes(const struct bn_map *m);
 
 /* Atomic output.  path "-" streams to stdout, and an existing path that is
  * not a regular file (/dev/null, a FIFO) is written in place: no atomicity

@@ -60,13 +60,14 @@ def tables(rs):
             ("pp%d" % r["n_prompt"]) if r["n_prompt"] else ("tg%d" % r["n_gen"]), r["n_threads"],
             r["avg_ts"], r["stddev_ts"], " ".join("%.1f" % x for x in r["samples_ts"]),
             mb(r["peak_rss"]), mb(r["kv_bytes"]), r["load_ns"] / 1e9)
-    s += "\n| threads | read GB/s | MB/token | roofline t/s | tg t/s | of roofline |\n"
-    s += "|---:|---:|---:|---:|---:|---:|\n"
+    s += "\n| threads | read GB/s | MB/token | roofline t/s | tg t/s | of roofline | model in huge pages |\n"
+    s += "|---:|---:|---:|---:|---:|---:|---:|\n"
     for r in rs:
         if "roofline_fraction" in r:
-            s += "| %d | %.1f | %.0f | %.2f | %.2f | **%.0f %%** |\n" % (
+            s += "| %d | %.1f | %.0f | %.2f | %.2f | **%.0f %%** | %s |\n" % (
                 r["n_threads"], r["read_gbps"], r["bytes_per_token"] / 1e6, r["roofline_ts"],
-                r["avg_ts"], 100 * r["roofline_fraction"])
+                r["avg_ts"], 100 * r["roofline_fraction"],
+                "%.0f %%" % (100 * r["model_huge_fraction"]) if "model_huge_fraction" in r else "?")
     t0 = tests(rs)[0]
     s += "\nModel file %s (%s).\n" % (mb(t0["model_size"]), t0["model_type"])
     return s

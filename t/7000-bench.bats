@@ -69,6 +69,8 @@ assert all(r["gbps"] > 0 and r["gops"] > 0 for r in kern)
 assert any("read_bw_threads" in r and r["read_gbps"] > 0 for r in recs)
 roof = [r for r in recs if "roofline_fraction" in r]
 assert len(roof) == 1 and roof[0]["roofline_fraction"] > 0, roof
+# Linux has /proc/self/smaps: the share of the model mapped in huge pages
+assert 0 <= roof[0]["model_huge_fraction"] <= 1, roof
 EOF
 }
 

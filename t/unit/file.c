@@ -67,26 +67,6 @@ static int same_pattern(const struct bn_map *m, size_t n)
 	return 1;
 }
 
-/* kB of the mapping at base that the kernel maps with huge (PMD) pages. */
-static long pmd_kb(const void *base)
-{
-	char line[512], want[32];
-	FILE *fp = fopen("/proc/self/smaps", "r");
-	long kb = -1;
-	int in = 0;
-
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)base);
-	while (fp && fgets(line, sizeof(line), fp)) {
-		if (!strchr(line, ':') || strncmp(line, want, strlen(want)) == 0)
-			in = strncmp(line, want, strlen(want)) == 0;
-		else if (in && sscanf(line, "FilePmdMapped: %ld kB", &kb) == 1)
-			break;
-	}
-	if (fp)
-		fclose(fp);
-	return kb;
-}
-
 static long touched_pmd_kb(const char *path, size_t *size)
 {
 	struct bn_errbuf eb;
@@ -98,7 +78,7 @@ static long touched_pmd_kb(const char *path, size_t *size)
 		return -1;
 	for (size_t i = 0; i < m.size; i += 4096)
 		s += m.base[i];
-	kb = pmd_kb(m.base);
+	kb = bn_map_huge_bytes(&m) / 1024;
 	*size = m.size;
 	bn_map_close(&m);
 	return kb;
@@ -117,7 +97,7 @@ static int huge_folios_possible(const char *path)
 	if (fd >= 0)
 		ok = fsync(fd) == 0 && close(fd) == 0 && ok;
 	free(p);
-	return ok && touched_pmd_kb(path, &size) > 0;
+	return ok && touched_pmd_kb(path, &size) > 0;	/* also -1: no smaps */
 }
 
 int main(void)
