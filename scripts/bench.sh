@@ -2,7 +2,8 @@
 # bench.sh BUILD_DIR - regenerate docs/performance.md and docs/roofline.svg
 # (make bench).  Converts the synthetic 2B4T models into $BN_BENCH_DIR
 # (default /tmp) at every run, never commits them: a freshly written model
-# sits in huge page-cache folios (see bn-convert -o), an old copy may not.
+# sits in the page cache (load time is measured so) in huge folios (see
+# bn-convert -o), where an old copy may not.
 set -eu
 B=${1:-build}
 DIR=${BN_BENCH_DIR:-/tmp}
@@ -20,11 +21,9 @@ K=$("$B/bin/bn-bench" --version | sed 's/.*kernels: \(.*\))/\1/')
 CMD1="bn-bench -m bn-2b4t-f16.gguf -p 128 -n 32 -t 1,2 -r $REPS --kernels all --plot docs/roofline.svg"
 CMD2="bn-bench -m bn-2b4t-q8_0.gguf -p 128 -n 32 -t 1,2 -r $REPS --kernels $K"
 echo "bench: $CMD1" >&2
-cat "$F16" > /dev/null	# load time is measured with the file in the page cache
 "$B/bin/bn-bench" -m "$F16" -p 128 -n 32 -t 1,2 -r "$REPS" --kernels all \
 	--plot docs/roofline.svg -o jsonl > "$TMP/f16.jsonl"
 echo "bench: $CMD2" >&2
-cat "$Q8" > /dev/null
 "$B/bin/bn-bench" -m "$Q8" -p 128 -n 32 -t 1,2 -r "$REPS" --kernels "$K" -o jsonl > "$TMP/q8.jsonl"
 
 python3 - "$TMP" "$K" "$OUT" "$CMD1" "$CMD2" <<'EOF'
