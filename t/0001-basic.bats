@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # Every program: --help, --version, usage errors, exit codes.
+bats_require_minimum_version 1.5.0
 load lib
 
 PROGS="bn-fetch bn-convert bn-tokenize bn-infer bn-sample bn-bench"
