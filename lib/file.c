@@ -1,6 +1,7 @@
 /* file.c - whole-file reads, mappings and atomic writes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -60,6 +61,37 @@ nomem:
 	return bn_fail(eb, BN_ENOMEM, "%s: out of memory", path);
 }
 
+/* A read-only private mapping of fd at a 2 MB-aligned address, so that
+ * huge page-cache folios can be mapped whole (the kernel aligns file
+ * mappings by itself only in some versions): map the file over the aligned
+ * part of a reservation and return the rest.  Small files map anywhere. */
+static void *map_aligned(int fd, size_t size)
+{
+	size_t huge = BN_OUT_BLOCK, pg = (size_t)sysconf(_SC_PAGESIZE), span, end;
+	uint8_t *r, *a;
+	int e;
+
+	if (size < huge || size > SIZE_MAX - 2 * huge)
+		return mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	span = size + huge;
+	r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return MAP_FAILED;
+	a = (uint8_t *)(((uintptr_t)r + huge - 1) & ~(uintptr_t)(huge - 1));
+	if (mmap(a, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		e = errno;
+		munmap(r, span);
+		errno = e;
+		return MAP_FAILED;
+	}
+	end = (size + pg - 1) / pg * pg;
+	if (a > r)
+		munmap(r, (size_t)(a - r));
+	if (r + span > a + end)
+		munmap(a + end, (size_t)(r + span - (a + end)));
+	return a;
+}
+
 int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb)
 {
 	struct stat st;
@@ -75,7 +107,7 @@ int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb)
 		return bn_fail(eb, BN_EIO, "%s: not a regular file", path);
 	}
 	if (st.st_size > 0) {
-		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		p = map_aligned(fd, (size_t)st.st_size);
 		if (p == MAP_FAILED) {
 			int e = errno;
 			close(fd);

@@ -3,6 +3,7 @@
  * written model in huge page-cache folios. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -119,6 +120,7 @@ int main(void)
 	CHECK(entries() == 1, "commit leaves the final file and no temp file");
 	CHECK(bn_map_open(&m, a, &eb) == BN_OK && same_pattern(&m, n),
 	      "the file holds every byte in order across the 2 MB blocks");
+	CHECK((uintptr_t)m.base % BN_OUT_BLOCK == 0, "a mapping of 2 MB or more starts at a 2 MB boundary");
 	bn_map_close(&m);
 
 	{
