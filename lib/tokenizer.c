@@ -479,37 +479,57 @@ static int build_matchers(struct load *L)
 	return BN_OK;
 }
 
+/* Append "\x{lo}-\x{hi}" (or "\x{lo}") for [lo, hi] less the surrogates to
+ * the buffer *out of *cap bytes holding *o; -1 when out of memory. */
+static int put_range(char **out, size_t *cap, size_t *o, uint32_t lo, uint32_t hi)
+{
+	uint32_t part[2][2] = { { lo, BN_MIN(hi, 0xD7FF) }, { BN_MAX(lo, 0xE000), hi } };
+
+	for (int i = 0; i < 2; i++) {
+		if (part[i][0] > part[i][1])
+			continue;
+		if (*o + 32 > *cap) {
+			char *q = realloc(*out, *cap *= 2);
+			if (!q)
+				return -1;
+			*out = q;
+		}
+		*o += (size_t)sprintf(*out + *o, part[i][0] == part[i][1] ? "\\x{%X}" : "\\x{%X}-\\x{%X}",
+				      part[i][0], part[i][1]);
+	}
+	return 0;
+}
+
 /* The code points of class cls (or, with neg, of every other class) as
  * PCRE2 class ranges "\x{lo}-\x{hi}...", surrogates left out; NULL when out
- * of memory.  Built from bn's own tables, so the regex path sees the same
+ * of memory.  Built from bn's own ranges, so the regex path sees the same
  * Unicode version as the Llama 3 scanner. */
 static char *class_ranges(int cls, int neg)
 {
-	size_t cap = 1 << 16, o = 0;
+	size_t cap = 1 << 15, o = 0, i;
 	char *out = malloc(cap);
-	uint32_t cp = 0, lo;
+	uint32_t next = 0;	/* with neg: where the next gap starts */
+	int rc = 0;
 
 	if (!out)
 		return NULL;
-	while (cp < 0x110000) {
-		while (cp < 0x110000 && ((bn_uc_class(cp) == cls) == neg || (cp >= 0xD800 && cp < 0xE000)))
-			cp++;
-		if (cp >= 0x110000)
-			break;
-		lo = cp;
-		while (cp < 0x110000 && (bn_uc_class(cp) == cls) != neg && !(cp >= 0xD800 && cp < 0xE000))
-			cp++;
-		if (o + 32 > cap) {
-			char *q = realloc(out, cap *= 2);
-			if (!q) {
-				free(out);
-				return NULL;
-			}
-			out = q;
-		}
-		o += (size_t)sprintf(out + o, lo + 1 == cp ? "\\x{%X}" : "\\x{%X}-\\x{%X}", lo, cp - 1);
+	out[0] = 0;
+	for (i = 0; i < bn_uc_nranges && rc == 0; i++) {
+		const struct bn_uc_range *r = &bn_uc_ranges[i];
+		if (r->cls != cls)
+			continue;
+		if (!neg)
+			rc = put_range(&out, &cap, &o, r->lo, r->hi);
+		else if (r->lo > next)
+			rc = put_range(&out, &cap, &o, next, r->lo - 1);
+		next = r->hi + 1;
 	}
-	out[o] = 0;
+	if (rc == 0 && neg && next < 0x110000)
+		rc = put_range(&out, &cap, &o, next, 0x10FFFF);
+	if (rc < 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 

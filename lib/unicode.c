@@ -5,6 +5,22 @@
 #include "bn.h"
 #include "unicode.h"
 
+int bn_uc_class(uint32_t cp)
+{
+	size_t lo = 0, hi = bn_uc_nranges;	/* cp's run, if any, is in [lo, hi) */
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cp < bn_uc_ranges[mid].lo)
+			hi = mid;
+		else if (cp > bn_uc_ranges[mid].hi)
+			lo = mid + 1;
+		else
+			return bn_uc_ranges[mid].cls;
+	}
+	return BN_UC_OTHER;
+}
+
 size_t bn_utf8_put(uint32_t cp, char *out)
 {
 	unsigned char *o = (unsigned char *)out;
