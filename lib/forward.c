@@ -308,6 +308,7 @@ struct nq_job {
 	const float *add, *weight;
 	size_t ld;
 	int n;
+	int sums;	/* the activation sums, for gemm_t2 (gemv_t2 sums its own) */
 };
 
 static void nq_range(void *arg, int t0, int t1, int ith)
@@ -324,14 +325,15 @@ static void nq_range(void *arg, int t0, int t1, int ith)
 				x[i] += j->add[(size_t)t * j->ld + i];
 		s->k->rmsnorm(xn, x, j->weight, j->n, s->m->cfg.norm_eps);
 		s->xs[t] = s->k->quant_i8(xn, j->n, npad, s->xq + (size_t)t * s->npad);
-		s->xsum[t] = s->k->sum_i8(s->xq + (size_t)t * s->npad, nb);
+		if (j->sums)
+			s->xsum[t] = s->k->sum_i8(s->xq + (size_t)t * s->npad, nb);
 	}
 }
 
 static void norm_quant(struct bn_state *s, float *src, const float *add, size_t ld,
 		       const float *weight, int n, int T)
 {
-	struct nq_job j = { s, src, add, weight, ld, n };
+	struct nq_job j = { s, src, add, weight, ld, n, T > 1 };
 
 	if (T == 1)
 		nq_range(&j, 0, 1, 0);
