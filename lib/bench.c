@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "file.h"
 #include "threads.h"
 
 double bn_bench_now(void)
@@ -192,7 +193,7 @@ static void fill_run(void *arg, int ith, int nth)
 
 void *bn_bench_alloc(size_t bytes)
 {
-	size_t huge = (size_t)2 << 20;
+	size_t huge = BN_HUGE_PAGE;
 	void *p;
 
 	if (posix_memalign(&p, huge, bytes ? bytes : 1))

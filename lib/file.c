@@ -67,7 +67,7 @@ nomem:
  * part of a reservation and return the rest.  Small files map anywhere. */
 static void *map_aligned(int fd, size_t size)
 {
-	size_t huge = BN_OUT_BLOCK, pg = (size_t)sysconf(_SC_PAGESIZE), span, end;
+	size_t huge = BN_HUGE_PAGE, pg = (size_t)sysconf(_SC_PAGESIZE), span, end;
 	uint8_t *r, *a;
 	int e;
 

@@ -15,7 +15,12 @@
 int bn_read_file(const char *path, size_t limit, char **out, size_t *len,
 		 struct bn_errbuf *eb);
 
-/* Read-only mapping of a whole regular file. */
+/* The huge page size (x86-64 and 4 KB-page arm64 PMDs) that mappings of
+ * files and bench buffers are aligned to. */
+#define BN_HUGE_PAGE ((size_t)2 << 20)
+
+/* Read-only mapping of a whole regular file: files of BN_HUGE_PAGE or more
+ * start at a multiple of it, and the kernel is advised to use huge pages. */
 struct bn_map {
 	const uint8_t *base;	/* NULL for an empty file */
 	size_t size;
@@ -39,7 +44,7 @@ struct bn_out {
  * it: kernels with large page-cache folios (Linux 6.x ext4, xfs, tmpfs)
  * then keep a freshly written model in huge pages, which the model's
  * mapping reads about a quarter faster with one core than 4 KB pages. */
-#define BN_OUT_BLOCK ((size_t)2 << 20)
+#define BN_OUT_BLOCK BN_HUGE_PAGE
 int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb);
 int bn_out_write(struct bn_out *o, const void *p, size_t n, struct bn_errbuf *eb);
 /* Flush, fsync and rename into place; on failure the temp file is removed. */

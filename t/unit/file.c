@@ -120,7 +120,7 @@ int main(void)
 	CHECK(entries() == 1, "commit leaves the final file and no temp file");
 	CHECK(bn_map_open(&m, a, &eb) == BN_OK && same_pattern(&m, n),
 	      "the file holds every byte in order across the 2 MB blocks");
-	CHECK((uintptr_t)m.base % BN_OUT_BLOCK == 0, "a mapping of 2 MB or more starts at a 2 MB boundary");
+	CHECK((uintptr_t)m.base % BN_HUGE_PAGE == 0, "a mapping of 2 MB or more starts at a 2 MB boundary");
 	bn_map_close(&m);
 
 	{
