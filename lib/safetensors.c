@@ -38,7 +38,31 @@ static int by_data(const void *a, const void *b)
 	const struct bn_st_tensor *x = a, *y = b;
 	if (x->file != y->file)
 		return x->file < y->file ? -1 : 1;
-	return x->data < y->data ? -1 : x->data > y->data;
+	if (x->data != y->data)
+		return x->data < y->data ? -1 : 1;
+	return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
+}
+
+/* The n tensors of one file, in data order, must tile its data section
+ * [data, data + dlen) exactly: no overlap, no hole, no trailing bytes (the
+ * safetensors library refuses such files too). */
+static int check_cover(struct bn_st_tensor *t, int n, const uint8_t *data, size_t dlen,
+		       const char *path, struct bn_errbuf *eb)
+{
+	const uint8_t *at = data;
+	int i;
+
+	qsort(t, (size_t)n, sizeof(*t), by_data);
+	for (i = 0; i < n; at = t[i].data + t[i].nbytes, i++)
+		if (t[i].data != at)
+			return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' starts at data byte %zu, "
+				       "not at %zu where the previous one ends (%s)", path, t[i].name,
+				       (size_t)(t[i].data - data), (size_t)(at - data),
+				       t[i].data < at ? "overlap" : "hole");
+	if (at != data + dlen)
+		return bn_fail(eb, BN_EFORMAT, "%s: %zu bytes after the last tensor's data", path,
+			       (size_t)(data + dlen - at));
+	return BN_OK;
 }
 
 static int parse_u64(const cJSON *j, uint64_t *v)
@@ -108,7 +132,7 @@ static int open_file(struct bn_st *st, const char *path, struct bn_errbuf *eb)
 	cJSON *root = NULL, *e;
 	const uint8_t *data;
 	size_t dlen;
-	int i, rc = BN_OK, cnt = 0;
+	int i, rc = BN_OK, cnt = 0, meta = 0;
 	void *p;
 
 	if (!(p = realloc(st->maps, (size_t)(st->nfiles + 1) * sizeof(*st->maps))))
@@ -159,6 +183,7 @@ static int open_file(struct bn_st *st, const char *path, struct bn_errbuf *eb)
 				rc = bn_fail(eb, BN_EFORMAT, "%s: __metadata__ is not an object", path);
 				goto out;
 			}
+			meta = 1;
 			continue;
 		}
 		memset(t, 0, sizeof(*t));
@@ -170,29 +195,17 @@ static int open_file(struct bn_st *st, const char *path, struct bn_errbuf *eb)
 		if ((rc = parse_entry(e, t, data, dlen, path, eb)) < 0)
 			goto out;
 	}
+	rc = check_cover(st->t + st->n - (cnt - meta), cnt - meta, data, dlen, path, eb);
 out:
 	cJSON_Delete(root);
 	return rc;
 }
 
-/* Names unique, data ranges of each file disjoint. */
+/* Names unique across the files (each file's data checked by check_cover). */
 static int check_table(struct bn_st *st, struct bn_errbuf *eb)
 {
-	int i, far = 0;	/* the tensor of this file that ends furthest so far */
+	int i;
 
-	qsort(st->t, (size_t)st->n, sizeof(*st->t), by_data);
-	for (i = 1; i < st->n; i++) {
-		const struct bn_st_tensor *a = &st->t[far], *b = &st->t[i];
-		if (a->file != b->file) {
-			far = i;
-			continue;
-		}
-		if (a->data + a->nbytes > b->data && b->nbytes && a->nbytes)
-			return bn_fail(eb, BN_EFORMAT, "%s: tensors '%s' and '%s' overlap", b->file,
-				       a->name, b->name);
-		if (b->data + b->nbytes > a->data + a->nbytes)
-			far = i;
-	}
 	qsort(st->t, (size_t)st->n, sizeof(*st->t), by_name);
 	for (i = 1; i < st->n; i++)
 		if (!strcmp(st->t[i - 1].name, st->t[i].name))
