@@ -22,6 +22,18 @@ void bn_convert_opts_default(struct bn_convert_opts *o)
 	o->embd_type = BN_TYPE_F16;
 }
 
+/* The seven projections of a layer: HF module, GGUF name, shape kinds. */
+static const struct { const char *hf, *gg; int in_ffn, out_kind; } projs[] = {
+	/* out_kind: 0 q (heads), 1 kv, 2 dim, 3 ffn; in_ffn: 0 dim, 1 ffn, 2 heads */
+	{ "self_attn.q_proj", "attn_q", 0, 0 },
+	{ "self_attn.k_proj", "attn_k", 0, 1 },
+	{ "self_attn.v_proj", "attn_v", 0, 1 },
+	{ "self_attn.o_proj", "attn_output", 2, 2 },
+	{ "mlp.gate_proj", "ffn_gate", 0, 3 },
+	{ "mlp.up_proj", "ffn_up", 0, 3 },
+	{ "mlp.down_proj", "ffn_down", 1, 2 },
+};
+
 /* ---- config.json / generation_config.json / tokenizer files ---- */
 
 static int jint(const cJSON *root, const char *key, int def, int lo, int hi, int *v,
@@ -113,6 +125,39 @@ static int read_json(const char *dir, const char *name, int required, cJSON **ou
 	return BN_OK;
 }
 
+/* quantization_config.modules_to_not_convert: transformers keeps every
+ * linear whose module path contains one of these strings a dense float
+ * nn.Linear, which bn cannot run; entries that only name lm_head are fine. */
+static int check_not_convert(const struct hf_ckpt *h, const cJSON *list, const char *file,
+			     struct bn_errbuf *eb)
+{
+	const cJSON *e;
+	char path[160];
+	int L, p;
+
+	if (!list || cJSON_IsNull(list))
+		return BN_OK;
+	if (!cJSON_IsArray(list))
+		return bn_fail(eb, BN_EFORMAT, "%s: modules_to_not_convert is not a list", file);
+	cJSON_ArrayForEach(e, list) {
+		if (!cJSON_IsString(e))
+			return bn_fail(eb, BN_EFORMAT, "%s: modules_to_not_convert holds a non-string",
+				       file);
+		for (L = 0; L < h->cfg.n_layers; L++)
+			for (p = 0; p < (int)BN_LEN(projs); p++) {
+				snprintf(path, sizeof(path), "model.layers.%d.%s", L, projs[p].hf);
+				if (strstr(path, e->valuestring))
+					return bn_fail(eb, BN_EUNSUP, "%s: modules_to_not_convert keeps "
+						       "'%s' in full precision; bn runs ternary "
+						       "projections only", file, path);
+			}
+	}
+	return BN_OK;
+}
+
+/* As transformers: autobitlinear multiplies by weight_scale and, online,
+ * quantizes float weights itself; bitlinear (the default class) divides
+ * and reads packed weights only. */
 static int parse_quant(struct hf_ckpt *h, const cJSON *root, const char *file,
 		       struct bn_errbuf *eb)
 {
@@ -120,8 +165,11 @@ static int parse_quant(struct hf_ckpt *h, const cJSON *root, const char *file,
 	const char *lc, *mode, *qm;
 
 	h->divide = 0;
+	h->qmode = QM_NONE;
 	if (!q || cJSON_IsNull(q))
-		return BN_OK;	/* plain master weights, quantized online */
+		return BN_OK;
+	if (!cJSON_IsObject(q))
+		return bn_fail(eb, BN_EFORMAT, "%s: quantization_config is not an object", file);
 	qm = jstr(q, "quant_method");
 	if (qm && strcmp(qm, "bitnet"))
 		return bn_fail(eb, BN_EUNSUP, "%s: quant_method '%s' is not bitnet", file, qm);
@@ -135,20 +183,71 @@ static int parse_quant(struct hf_ckpt *h, const cJSON *root, const char *file,
 		return bn_fail(eb, BN_EUNSUP, "%s: unknown linear_class '%s'", file, lc);
 	if (mode && strcmp(mode, "offline") && strcmp(mode, "online"))
 		return bn_fail(eb, BN_EUNSUP, "%s: unknown quantization_mode '%s'", file, mode);
+	h->qmode = mode && !strcmp(mode, "online") ? QM_ONLINE : QM_OFFLINE;
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "use_rms_norm")))
 		return bn_fail(eb, BN_EUNSUP, "%s: use_rms_norm BitLinear is not supported", file);
+	return check_not_convert(h, cJSON_GetObjectItemCaseSensitive(q, "modules_to_not_convert"),
+				 file, eb);
+}
+
+/* A key that is absent takes BitNetConfig's default; one set to null takes
+ * the fallback transformers gives None (no id, or num_attention_heads). */
+static int absent(const cJSON *root, const char *key)
+{
+	return !cJSON_GetObjectItemCaseSensitive(root, key);
+}
+
+/* RoPE as transformers reads it: rope_scaling (legacy, if not empty) or
+ * rope_parameters, whose rope_theta wins over the top-level one; its
+ * rope_type (or legacy type) must be default. */
+static int parse_rope(struct bn_config *c, const cJSON *r, const char *file, struct bn_errbuf *eb)
+{
+	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "rope_scaling"), *th;
+	const char *rt = NULL;
+	double theta;
+
+	if (!cJSON_IsObject(rp) || !rp->child)
+		rp = cJSON_GetObjectItemCaseSensitive(r, "rope_parameters");
+	if (rp && !cJSON_IsNull(rp) && !cJSON_IsObject(rp))
+		return bn_fail(eb, BN_EFORMAT, "%s: rope_parameters is not an object", file);
+	th = cJSON_GetObjectItemCaseSensitive(r, "rope_theta");
+	if (cJSON_IsObject(rp)) {
+		if (!absent(rp, "rope_theta"))
+			th = cJSON_GetObjectItemCaseSensitive(rp, "rope_theta");
+		rt = jstr(rp, "rope_type") ? jstr(rp, "rope_type") : jstr(rp, "type");
+	}
+	if (jfloat(th, 500000.0, &theta) < 0 || !(theta > 0))
+		return bn_fail(eb, BN_EFORMAT, "%s: rope_theta must be a positive number", file);
+	if (rt && strcmp(rt, "default"))
+		return bn_fail(eb, BN_EUNSUP, "%s: rope type '%s' is not supported (default only)",
+			       file, rt);
+	c->rope_theta = (float)theta;
 	return BN_OK;
+}
+
+/* bos/eos absent: BitNetConfig's 128000/128001 where the vocabulary has them. */
+static int parse_ids(struct hf_ckpt *h, const cJSON *r, const char *file, struct bn_errbuf *eb)
+{
+	struct bn_config *c = &h->cfg;
+	int bos;
+
+	BN_TRY(jint(r, "bos_token_id", absent(r, "bos_token_id") && c->n_vocab > 128000 ? 128000 : -2,
+		    -2, c->n_vocab - 1, &bos, file, eb));
+	c->bos = bos < 0 ? -1 : bos;
+	if (absent(r, "eos_token_id")) {
+		if (c->n_vocab > 128001)
+			c->stop[c->n_stop++] = 128001;
+		return BN_OK;
+	}
+	return add_stops(h, cJSON_GetObjectItemCaseSensitive(r, "eos_token_id"), file, eb);
 }
 
 static int parse_config(struct hf_ckpt *h, const cJSON *r, const char *file,
 			struct bn_errbuf *eb)
 {
 	struct bn_config *c = &h->cfg;
-	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(r, "rope_parameters");
-	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(r, "rope_scaling");
-	const char *act = jstr(r, "hidden_act"), *mt = jstr(r, "model_type"), *rt;
-	double theta, eps;
-	int bos;
+	const char *act = jstr(r, "hidden_act"), *mt = jstr(r, "model_type");
+	double eps;
 
 	if (mt && strcmp(mt, "bitnet"))
 		return bn_fail(eb, BN_EUNSUP, "%s: model_type '%s' is not bitnet", file, mt);
@@ -162,34 +261,20 @@ static int parse_config(struct hf_ckpt *h, const cJSON *r, const char *file,
 	BN_TRY(jint(r, "intermediate_size", 6912, 1, 1 << 20, &c->ffn_dim, file, eb));
 	BN_TRY(jint(r, "num_hidden_layers", 30, 1, 4096, &c->n_layers, file, eb));
 	BN_TRY(jint(r, "num_attention_heads", 20, 1, 4096, &c->n_heads, file, eb));
-	BN_TRY(jint(r, "num_key_value_heads", c->n_heads, 1, 4096, &c->n_kv_heads, file, eb));
+	BN_TRY(jint(r, "num_key_value_heads", absent(r, "num_key_value_heads") ? 5 : c->n_heads,
+		    1, 4096, &c->n_kv_heads, file, eb));
 	BN_TRY(jint(r, "head_dim", c->dim / c->n_heads, 2, 4096, &c->head_dim, file, eb));
 	BN_TRY(jint(r, "max_position_embeddings", 2048, 1, 1 << 24, &c->ctx_max, file, eb));
-	BN_TRY(jint(r, "bos_token_id", -2, -2, c->n_vocab - 1, &bos, file, eb));
-	c->bos = bos < 0 ? -1 : bos;
 	if (c->n_heads % c->n_kv_heads || c->head_dim % 2)
 		return bn_fail(eb, BN_EFORMAT, "%s: num_attention_heads %d is not a multiple of "
 			       "num_key_value_heads %d (or head_dim is odd)", file, c->n_heads,
 			       c->n_kv_heads);
 	if (jfloat(cJSON_GetObjectItemCaseSensitive(r, "rms_norm_eps"), 1e-5, &eps) < 0 || eps < 0)
 		return bn_fail(eb, BN_EFORMAT, "%s: bad rms_norm_eps", file);
-	if (jfloat(cJSON_GetObjectItemCaseSensitive(r, "rope_theta"), -1, &theta) < 0)
-		return bn_fail(eb, BN_EFORMAT, "%s: bad rope_theta", file);
-	if (theta < 0 && cJSON_IsObject(rp) &&
-	    jfloat(cJSON_GetObjectItemCaseSensitive(rp, "rope_theta"), -1, &theta) < 0)
-		return bn_fail(eb, BN_EFORMAT, "%s: bad rope_parameters.rope_theta", file);
-	if (theta < 0)
-		theta = 500000.0;	/* BitNetConfig default_theta */
-	if (!(theta > 0))
-		return bn_fail(eb, BN_EFORMAT, "%s: rope_theta must be positive", file);
-	rt = cJSON_IsObject(rp) ? jstr(rp, "rope_type") : NULL;
-	if ((rt && strcmp(rt, "default")) ||
-	    (cJSON_IsObject(rs) && (!jstr(rs, "rope_type") || strcmp(jstr(rs, "rope_type"), "default"))))
-		return bn_fail(eb, BN_EUNSUP, "%s: rope scaling is not supported", file);
-	c->rope_theta = (float)theta;
 	c->norm_eps = (float)eps;
+	BN_TRY(parse_rope(c, r, file, eb));
 	c->tied = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "tie_word_embeddings"));
-	BN_TRY(add_stops(h, cJSON_GetObjectItemCaseSensitive(r, "eos_token_id"), file, eb));
+	BN_TRY(parse_ids(h, r, file, eb));
 	return parse_quant(h, r, file, eb);
 }
 
@@ -251,16 +336,6 @@ static int write_fail(struct bn_errbuf *eb, int rc)
 	return rc;
 }
 
-static const struct { const char *hf, *gg; int in_ffn, out_kind; } projs[] = {
-	/* out_kind: 0 q (heads), 1 kv, 2 dim, 3 ffn; in_ffn: 0 dim, 1 ffn, 2 heads */
-	{ "self_attn.q_proj", "attn_q", 0, 0 },
-	{ "self_attn.k_proj", "attn_k", 0, 1 },
-	{ "self_attn.v_proj", "attn_v", 0, 1 },
-	{ "self_attn.o_proj", "attn_output", 2, 2 },
-	{ "mlp.gate_proj", "ffn_gate", 0, 3 },
-	{ "mlp.up_proj", "ffn_up", 0, 3 },
-	{ "mlp.down_proj", "ffn_down", 1, 2 },
-};
 
 static void proj_shape(const struct bn_config *c, int p, int *in, int *out)
 {
@@ -276,12 +351,34 @@ static int is_float(enum bn_st_dtype d)
 	return d == BN_ST_F32 || d == BN_ST_F16 || d == BN_ST_BF16;
 }
 
-/* Ternary matrix W[out][in] (int8) and its multiplier from the checkpoint. */
+/* weight_scale of projection p in layer: the multiplier of the ternary
+ * matrix (bitlinear stores its inverse). */
+static int read_scale(struct hf_ckpt *h, int layer, int p, float *scale, struct bn_errbuf *eb)
+{
+	const struct bn_st_tensor *s;
+	char name[160];
+
+	snprintf(name, sizeof(name), "model.layers.%d.%s.weight_scale", layer, projs[p].hf);
+	if (!(s = bn_st_find(&h->st, name)))
+		return bn_fail(eb, BN_EFORMAT, "%s: missing tensor '%s'", h->dir, name);
+	if (!is_float(s->dtype) || s->numel != 1 || s->ndim > 1)
+		return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' must be one float", s->file, name);
+	*scale = bn_st_getf(s, 0);
+	if (!isfinite(*scale) || (h->divide && *scale == 0.0f))
+		return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' is not a finite scale", s->file, name);
+	if (h->divide)
+		*scale = 1.0f / *scale;
+	return BN_OK;
+}
+
+/* Ternary matrix W[out][in] (int8) and its multiplier from the checkpoint:
+ * packed weights with weight_scale, or float weights as transformers reads
+ * them (quantized online, or used as stored when offline). */
 static int load_ternary(struct hf_ckpt *h, int layer, int p, int8_t **wout, float *scale,
 			struct bn_errbuf *eb)
 {
 	char name[160];
-	const struct bn_st_tensor *t, *s;
+	const struct bn_st_tensor *t;
 	int in, out;
 
 	proj_shape(&h->cfg, p, &in, &out);
@@ -305,21 +402,25 @@ static int load_ternary(struct hf_ckpt *h, int layer, int p, int8_t **wout, floa
 	if (!(*wout = malloc((size_t)in * out)))
 		return bn_fail(eb, BN_ENOMEM, "%s: out of memory", h->dir);
 	if (t->dtype == BN_ST_U8 || t->dtype == BN_ST_I8) {
-		snprintf(name, sizeof(name), "model.layers.%d.%s.weight_scale", layer, projs[p].hf);
-		if (!(s = bn_st_find(&h->st, name)))
-			return bn_fail(eb, BN_EFORMAT, "%s: missing tensor '%s'", h->dir, name);
-		if (!is_float(s->dtype) || s->numel != 1 || s->ndim > 1)
-			return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' must be one float", s->file, name);
 		BN_TRY(bn_unpack_hf(t, in, out, *wout, eb));
-		*scale = bn_st_getf(s, 0);
-		if (!isfinite(*scale) || (h->divide && *scale == 0.0f))
-			return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' is not a finite scale", s->file,
-				       name);
-		if (h->divide)
-			*scale = 1.0f / *scale;
+		return read_scale(h, layer, p, scale, eb);
+	}
+	if (h->divide)
+		return bn_fail(eb, BN_EUNSUP, "%s: tensor '%s' holds float weights, but linear_class "
+			       "bitlinear reads packed U8 weights only", t->file, t->name);
+	if (h->qmode == QM_ONLINE)
+		return bn_absmean_quant(t, *wout, scale, eb);
+	if (h->qmode == QM_NONE)
+		return bn_fail(eb, BN_EUNSUP, "%s: tensor '%s' holds float weights and config.json "
+			       "has no quantization_config, so transformers would not quantize them "
+			       "(quantization_mode online would)", t->file, t->name);
+	{	/* offline: used as stored, times weight_scale */
+		float c;
+		BN_TRY(bn_float_ternary(t, *wout, &c, eb));
+		BN_TRY(read_scale(h, layer, p, scale, eb));
+		*scale *= c;
 		return BN_OK;
 	}
-	return bn_absmean_quant(t, *wout, scale, eb);
 }
 
 static int write_ternary(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, int *ti,
@@ -395,6 +496,8 @@ static int write_float(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, in
 	size_t rb = bn_ttype_row_bytes(type, (uint64_t)cols), nbytes = rb * (size_t)rows;
 	uint8_t *buf;
 	float *row;
+	/* magnitudes that would round to an infinite f16 (value, or q8_0 scale) */
+	float lim = type == BN_TYPE_F16 ? 65520.0f : type == BN_TYPE_Q8_0 ? 65504.0f * 127 : INFINITY;
 	int r, c, rc = BN_OK;
 
 	if (!t)
@@ -411,6 +514,12 @@ static int write_float(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp, in
 			if (!isfinite(row[c])) {
 				rc = bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' holds a non-finite value",
 					     t->file, name);
+				goto out;
+			}
+			if (fabsf(row[c]) >= lim) {
+				rc = bn_fail(eb, BN_ERANGE, "%s: tensor '%s' holds %g, beyond the range "
+					     "of %s (store it as bf16 or f32)", t->file, name,
+					     (double)row[c], bn_ttype_name(type));
 				goto out;
 			}
 		}

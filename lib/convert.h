@@ -4,8 +4,11 @@
  * tokenizer_config.json (optional) and model.safetensors (or shards).
  * Projection weights are either packed U8 ternary (4 per byte, row blocks,
  * with a per-matrix weight_scale: multiplied for linear_class autobitlinear,
- * divided for bitlinear) or float master weights (BF16/F16/F32), which are
- * quantized with absmean exactly as transformers' WeightQuant does. */
+ * divided for bitlinear) or, for autobitlinear, float weights (BF16/F16/F32):
+ * quantized with absmean exactly as transformers' WeightQuant does in
+ * quantization_mode online, used as stored (ternary) times weight_scale
+ * offline.  Config keys follow transformers' BitNetConfig (docs/bn-convert.1,
+ * CHECKPOINTS). */
 #ifndef BN_CONVERT_H
 #define BN_CONVERT_H
 

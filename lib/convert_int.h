@@ -14,6 +14,7 @@ struct hf_ckpt {
 	const struct bn_convert_opts *opts;
 	struct bn_config cfg;
 	int divide;			/* linear_class bitlinear: y = acc / (s * ws) */
+	enum { QM_NONE, QM_OFFLINE, QM_ONLINE } qmode;	/* quantization_config */
 	cJSON *tok;			/* tokenizer.json */
 	char *tok_text;
 	char *chat_template;
@@ -27,6 +28,9 @@ int bn_unpack_hf(const struct bn_st_tensor *t, int in, int out, int8_t *w,
  * sw = 1/max(mean|W|, 1e-5), W_t = clamp(rint(W*sw), -1, 1), *scale = 1/sw. */
 int bn_absmean_quant(const struct bn_st_tensor *t, int8_t *w, float *scale,
 		     struct bn_errbuf *eb);
+/* A float matrix that is ternary already (offline mode keeps float
+ * weights as stored): every value 0 or +-c for one c > 0; W_t = sign, *c. */
+int bn_float_ternary(const struct bn_st_tensor *t, int8_t *w, float *c, struct bn_errbuf *eb);
 /* Convert n floats from src (float getter) into dst of the given type. */
 int bn_convert_row(uint32_t type, const float *src, int n, uint8_t *dst);
 

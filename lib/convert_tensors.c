@@ -61,6 +61,31 @@ int bn_absmean_quant(const struct bn_st_tensor *t, int8_t *w, float *scale,
 	return BN_OK;
 }
 
+int bn_float_ternary(const struct bn_st_tensor *t, int8_t *w, float *c, struct bn_errbuf *eb)
+{
+	size_t i;
+
+	*c = 1.0f;
+	for (i = 0; i < t->numel; i++)
+		if (bn_st_getf(t, i) != 0.0f) {
+			*c = fabsf(bn_st_getf(t, i));
+			break;
+		}
+	for (i = 0; i < t->numel; i++) {
+		float v = bn_st_getf(t, i);
+		if (!isfinite(v))
+			return bn_fail(eb, BN_EFORMAT, "%s: tensor '%s' holds a non-finite value",
+				       t->file, t->name);
+		if (v != 0.0f && fabsf(v) != *c)
+			return bn_fail(eb, BN_EUNSUP, "%s: tensor '%s' holds %g and %g: float weights "
+				       "in quantization_mode offline are used as stored, and bn needs "
+				       "them ternary (0 and +-c)", t->file, t->name, (double)*c,
+				       (double)v);
+		w[i] = (int8_t)(v > 0 ? 1 : v < 0 ? -1 : 0);
+	}
+	return BN_OK;
+}
+
 int bn_convert_row(uint32_t type, const float *src, int n, uint8_t *dst)
 {
 	int i, b;

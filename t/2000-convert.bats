@@ -45,6 +45,34 @@ CK="python3 $TOP/t/ckpt.py"
 	cmp r.gguf p.gguf
 }
 
+@test "rope_parameters.rope_theta wins over the top-level key, legacy type default is fine" {
+	bn-convert "$TINY" -o p.gguf
+	for v in rope-both rope-legacy-default keep-lm-head; do
+		mkdir $v && $CK variant "$TINY" $v/tiny-a $v
+		bn-convert -q $v/tiny-a -o $v.gguf
+		cmp $v.gguf p.gguf
+	done
+}
+
+@test "num_key_value_heads: absent is BitNetConfig's 5, null is num_attention_heads" {
+	mkdir a b
+	$CK variant "$TINY" a/m no-kv-heads
+	$CK variant "$TINY" b/m null-kv-heads
+	run -1 --separate-stderr bn-convert a/m -o a.gguf
+	[[ "$stderr" == *"num_attention_heads 4 is not a multiple of num_key_value_heads 5"* ]]
+	run -1 --separate-stderr bn-convert b/m -o b.gguf
+	[[ "$stderr" == *"k_proj.weight' has shape [8, 64], expected packed [16, 64]"* ]]
+}
+
+@test "offline float weights are used as stored: same model as packed" {
+	bn-convert "$TINY" -o p.gguf
+	for v in dense-offline dense-offline-scaled; do
+		mkdir $v && $CK variant "$TINY" $v/tiny-a $v
+		bn-convert -q $v/tiny-a -o $v.gguf
+		cmp $v.gguf p.gguf
+	done
+}
+
 @test "bf16 master weights are quantized with absmean" {
 	mkdir m && $CK variant "$TINY" m/tiny-a master-bf16
 	bn-convert m/tiny-a -o m.gguf

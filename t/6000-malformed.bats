@@ -70,11 +70,15 @@ check_case() {
 @test "malformed cfg-invalid-utf8: bn-convert" { check_case cfg-invalid-utf8; }
 @test "malformed cfg-layers-huge: bn-convert" { check_case cfg-layers-huge; }
 @test "malformed cfg-long-string: bn-convert" { check_case cfg-long-string; }
+@test "malformed cfg-master-bitlinear: bn-convert" { check_case cfg-master-bitlinear; }
+@test "malformed cfg-master-no-quant: bn-convert" { check_case cfg-master-no-quant; }
 @test "malformed cfg-missing: bn-convert" { check_case cfg-missing; }
 @test "malformed cfg-model-type: bn-convert" { check_case cfg-model-type; }
 @test "malformed cfg-newline-in-string: bn-convert" { check_case cfg-newline-in-string; }
+@test "malformed cfg-not-convert: bn-convert" { check_case cfg-not-convert; }
 @test "malformed cfg-nul-byte: bn-convert" { check_case cfg-nul-byte; }
 @test "malformed cfg-quant-method: bn-convert" { check_case cfg-quant-method; }
+@test "malformed cfg-rope-legacy-type: bn-convert" { check_case cfg-rope-legacy-type; }
 @test "malformed cfg-rope-scaling: bn-convert" { check_case cfg-rope-scaling; }
 @test "malformed cfg-theta-string: bn-convert" { check_case cfg-theta-string; }
 @test "malformed cfg-theta-zero: bn-convert" { check_case cfg-theta-zero; }
@@ -162,6 +166,7 @@ check_case() {
 @test "malformed st-deep-nesting: bn-convert" { check_case st-deep-nesting; }
 @test "malformed st-duplicate-field: bn-convert" { check_case st-duplicate-field; }
 @test "malformed st-duplicate-tensor: bn-convert" { check_case st-duplicate-tensor; }
+@test "malformed st-embed-f16-overflow: bn-convert" { check_case st-embed-f16-overflow; }
 @test "malformed st-embed-int: bn-convert" { check_case st-embed-int; }
 @test "malformed st-embed-nan: bn-convert" { check_case st-embed-nan; }
 @test "malformed st-embed-shape: bn-convert" { check_case st-embed-shape; }
@@ -169,6 +174,7 @@ check_case() {
 @test "malformed st-entry-not-object: bn-convert" { check_case st-entry-not-object; }
 @test "malformed st-hlen-past-eof: bn-convert" { check_case st-hlen-past-eof; }
 @test "malformed st-hlen-tiny: bn-convert" { check_case st-hlen-tiny; }
+@test "malformed st-hole: bn-convert" { check_case st-hole; }
 @test "malformed st-huge-header: bn-convert" { check_case st-huge-header; }
 @test "malformed st-index-bad-shard: bn-convert" { check_case st-index-bad-shard; }
 @test "malformed st-index-no-map: bn-convert" { check_case st-index-no-map; }
@@ -180,6 +186,7 @@ check_case() {
 @test "malformed st-name-invalid-utf8: bn-convert" { check_case st-name-invalid-utf8; }
 @test "malformed st-norm-missing: bn-convert" { check_case st-norm-missing; }
 @test "malformed st-not-json-object: bn-convert" { check_case st-not-json-object; }
+@test "malformed st-offline-not-ternary: bn-convert" { check_case st-offline-not-ternary; }
 @test "malformed st-offsets-float: bn-convert" { check_case st-offsets-float; }
 @test "malformed st-offsets-huge: bn-convert" { check_case st-offsets-huge; }
 @test "malformed st-offsets-past-end: bn-convert" { check_case st-offsets-past-end; }
@@ -199,6 +206,7 @@ check_case() {
 @test "malformed st-shape-overflow: bn-convert" { check_case st-shape-overflow; }
 @test "malformed st-short: bn-convert" { check_case st-short; }
 @test "malformed st-too-many-dims: bn-convert" { check_case st-too-many-dims; }
+@test "malformed st-trailing: bn-convert" { check_case st-trailing; }
 @test "malformed st-truncated: bn-convert" { check_case st-truncated; }
 @test "malformed st-unknown-dtype: bn-convert" { check_case st-unknown-dtype; }
 @test "malformed st-untied-no-head: bn-convert" { check_case st-untied-no-head; }

@@ -3,7 +3,10 @@
 logits frames, compare logits with the reference.
 
   ckpt.py variant SRC DST KIND       KIND: sharded, pow2-auto, pow2-bitlinear,
-                                     master-bf16, zero-mlp, rope-params, untied
+                                     master-bf16, zero-mlp, rope-params, untied,
+                                     dense-offline, dense-offline-scaled, rope-both,
+                                     rope-legacy-default, keep-lm-head, no-kv-heads,
+                                     null-kv-heads
   ckpt.py tensor MODEL.gguf NAME     print sha256 of a tensor's bytes
   ckpt.py scale MODEL.gguf NAME      print a f32 [1] tensor as %.9g
   ckpt.py cmp-logits FRAMES REF CASE TOL   FRAMES: f32 frames of every position
@@ -104,6 +107,29 @@ def variant(src, dst, kind):
                 t[k] = ("BF16", [r4 * 4, cols], b"".join(bf16(x) for row in vals for x in row))
                 del t[k[:-len("weight")] + "weight_scale"]
         cfg["quantization_config"]["quantization_mode"] = "online"
+    elif kind in ("dense-offline", "dense-offline-scaled"):
+        # unpacked ternary floats, as save_pretrained writes a loaded model:
+        # offline mode uses them as stored, times weight_scale
+        for k in list(t):
+            if k.endswith(".weight") and t[k][0] == "U8":
+                dt, (r4, cols), b = t[k]
+                sk = k[:-len("weight")] + "weight_scale"
+                ws = bf16_to_f(t[sk][2]) if kind == "dense-offline-scaled" else 1.0
+                w = unpack(b, r4, cols)
+                t[k] = ("BF16", [r4 * 4, cols], b"".join(bf16(x * ws) for row in w for x in row))
+                if kind == "dense-offline-scaled":
+                    t[sk] = ("BF16", [1], bf16(1.0))
+    elif kind == "rope-both":
+        cfg["rope_parameters"] = {"rope_theta": cfg["rope_theta"], "rope_type": "default"}
+        cfg["rope_theta"] = 10000.0
+    elif kind == "rope-legacy-default":
+        cfg["rope_scaling"] = {"type": "default"}
+    elif kind == "keep-lm-head":
+        cfg["quantization_config"]["modules_to_not_convert"] = ["lm_head"]
+    elif kind == "no-kv-heads":
+        del cfg["num_key_value_heads"]
+    elif kind == "null-kv-heads":
+        cfg["num_key_value_heads"] = None
     elif kind == "zero-mlp":
         k = "model.layers.0.mlp.up_proj.weight"
         dt, shape, b = t[k]

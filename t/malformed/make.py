@@ -264,10 +264,10 @@ def cases(src, out):
     def ck(name, **kw):
         micro(os.path.join(out, name), **kw)
 
-    def st_with(name, edit):
+    def st_with(name, edit, **kw):
         t = {k: list(v) for k, v in T.items()}
         edit(t)
-        ck(name, st=safetensors(t))
+        ck(name, st=safetensors(t), **kw)
 
     def st_header(name, header, data=b''):
         js = header.encode() if isinstance(header, str) else header
@@ -293,6 +293,9 @@ def cases(src, out):
     st_header('st-overlap-hidden', '{"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},'
               '"b":{"dtype":"U8","shape":[0],"data_offsets":[2,2]},'
               '"c":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}}', b'abcdefgh')
+    st_header('st-hole', '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},'
+              '"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}}', b'abcdef')
+    ck('st-trailing', st=good + b'GARBAGE!')
     st_header('st-duplicate-tensor', '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},'
               '"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', b'abcd')
     st_header('st-duplicate-field', '{"a":{"dtype":"U8","dtype":"F32","shape":[4],'
@@ -334,12 +337,23 @@ def cases(src, out):
         vals = [0.5 - (i % 3) * 0.5 for i in range(n_in * n_out)]
         if bad == 'inf':
             vals[5] = float('inf')
+        if bad == 'not-ternary':
+            vals[7] = 0.25
         t[q0] = ['F32', [n_out, n_in] if bad != 'shape' else [n_in, n_out + 1],
                  struct.pack('<%df' % len(vals) if bad != 'shape' else '<%df' % (n_in * (n_out + 1)),
                              *(vals if bad != 'shape' else vals + [0.0] * n_in))]
-        t.pop(q0 + '_scale')
-    st_with('st-master-inf', lambda t: master(t, 'inf'))
-    st_with('st-master-shape', lambda t: master(t, 'shape'))
+        if bad != 'not-ternary':
+            t.pop(q0 + '_scale')
+    online = config(quantization_config={'quant_method': 'bitnet', 'linear_class': 'autobitlinear',
+                                         'quantization_mode': 'online'})
+    st_with('st-master-inf', lambda t: master(t, 'inf'), cfg=online)
+    st_with('st-master-shape', lambda t: master(t, 'shape'), cfg=online)
+    st_with('st-offline-not-ternary', lambda t: master(t, 'not-ternary'))
+    st_with('cfg-master-no-quant', lambda t: master(t, ''), cfg=config(quantization_config=None))
+    st_with('cfg-master-bitlinear', lambda t: master(t, ''), cfg=config(quantization_config={
+        'quant_method': 'bitnet', 'linear_class': 'bitlinear', 'quantization_mode': 'online'}))
+    st_with('st-embed-f16-overflow', lambda t: t['model.embed_tokens.weight'].__setitem__(
+        2, bf16(70000.0) + t['model.embed_tokens.weight'][2][2:]))
     ck('st-untied-no-head', cfg=config(tie_word_embeddings=False))
     ck('st-missing', st=False)
     ck('st-index-bad-shard', st=False)
@@ -381,6 +395,11 @@ def cases(src, out):
                      ('cfg-bos-vocab', {'bos_token_id': 1000}),
                      ('cfg-quant-method', {'quantization_config': {'quant_method': 'gptq'}}),
                      ('cfg-rope-scaling', {'rope_scaling': {'rope_type': 'yarn', 'factor': 4}}),
+                     ('cfg-rope-legacy-type', {'rope_parameters': {'type': 'linear', 'factor': 4.0,
+                                                                   'rope_theta': 10000.0}}),
+                     ('cfg-not-convert', {'quantization_config': {
+                         'quant_method': 'bitnet', 'linear_class': 'autobitlinear',
+                         'modules_to_not_convert': ['lm_head', 'mlp.down_proj']}}),
                      ('cfg-bitlinear-zero-scale', {'quantization_config': {
                          'quant_method': 'bitnet', 'linear_class': 'bitlinear'}})):
         if name == 'cfg-bitlinear-zero-scale':
