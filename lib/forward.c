@@ -381,11 +381,11 @@ static void att_unit(void *arg, int i, int ith)
 	struct bn_state *s = j->s;
 	const struct bn_config *c = &s->m->cfg;
 	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads, g;
-	int t = i / c->n_kv_heads, kvh = i % c->n_kv_heads, p = s->pos + t;
+	int t = i % j->T, kvh = i / j->T, p = s->pos + t;
 	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
 	const float *kc = s->kv_f16 ? s->kvs : (const float *)s->kc + lo;	/* see kv_f32_range */
 	const float *vc = s->kv_f16 ? s->kvs + (size_t)s->n_ctx * s->kvd : (const float *)s->vc + lo;
-	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = 1.0f / sqrtf((float)hd);
+	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = (float)pow(hd, -0.5);
 
 	s->k->attn_qk(s->q + h0, grp, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1,
 		      hd, att, (size_t)s->n_ctx);
