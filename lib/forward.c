@@ -24,7 +24,8 @@ struct bn_state {
 	float *y;			/* [B][max_out] projection output */
 	void *kc;			/* [L][n_kv_heads][head_dim][n_ctx] keys after RoPE,
 				 * transposed for the attn_qk kernel (float or f16) */
-	void *vc;			/* [L][n_ctx][kvd] values (float or f16) */
+	void *vc;			/* [L][n_kv_heads][n_ctx][head_dim] values (float
+				 * or f16): each head's values stream in order */
 	int kv_f16;			/* cache in f16 (else float) */
 	float *kvs;			/* f16 cache: one layer's keys, then values, as float */
 	float *att;			/* [nth][n_heads / n_kv_heads][n_ctx] scores */
@@ -385,35 +386,42 @@ static void att_unit(void *arg, int i, int ith)
 	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
 	const float *kc = s->kv_f16 ? s->kvs : (const float *)s->kc + lo;	/* see kv_f32_range */
 	const float *vc = s->kv_f16 ? s->kvs + (size_t)s->n_ctx * s->kvd : (const float *)s->vc + lo;
+	size_t vh = (size_t)kvh * s->n_ctx * hd;	/* the head's values */
 	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = (float)pow(hd, -0.5);
 
 	s->k->attn_qk(s->q + h0, grp, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1,
 		      hd, att, (size_t)s->n_ctx);
 	for (g = 0; g < grp; g++)
 		softmax_row(att + (size_t)g * s->n_ctx, p + 1, scale);
-	s->k->attn_av(att, (size_t)s->n_ctx, grp, vc + kvh * hd, (size_t)s->kvd, p + 1, hd,
-		      s->ao + h0);
+	s->k->attn_av(att, (size_t)s->n_ctx, grp, vc + vh, (size_t)hd, p + 1, hd, s->ao + h0);
 }
 
 /* f16 cache: layer j->layer's keys and values of positions [0, pos + T)
  * as float into s->kvs (same layout as the float cache), exactly; units
- * are the kvd key rows, then the value rows. */
+ * are the kvd key rows, then blocks of KV_BLOCK positions of each head's
+ * values. */
+#define KV_BLOCK 64
 static void kv_f32_range(void *arg, int u0, int u1, int ith)
 {
 	struct att_job *j = arg;
 	struct bn_state *s = j->s;
 	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, kvd = (size_t)s->kvd;
+	size_t hd = (size_t)s->m->cfg.head_dim, nblk = ((size_t)(s->pos + j->T) + KV_BLOCK - 1) / KV_BLOCK;
 	int n = s->pos + j->T;
 
 	(void)ith;
 	for (; u0 < u1; u0++) {
-		size_t u = (size_t)u0;
-		if (u < kvd)
+		size_t u = (size_t)u0, h, b, o;
+		if (u < kvd) {
 			s->k->f16_f32((const uint16_t *)s->kc + lo + u * s->n_ctx,
 				      s->kvs + u * s->n_ctx, n);
-		else
-			s->k->f16_f32((const uint16_t *)s->vc + lo + (u - kvd) * kvd,
-				      s->kvs + (size_t)s->n_ctx * kvd + (u - kvd) * kvd, (int)kvd);
+			continue;
+		}
+		h = (u - kvd) / nblk;
+		b = (u - kvd) % nblk * KV_BLOCK;
+		o = (h * s->n_ctx + b) * hd;
+		s->k->f16_f32((const uint16_t *)s->vc + lo + o, s->kvs + s->n_ctx * kvd + o,
+			      (int)(BN_MIN((size_t)n - b, KV_BLOCK) * hd));
 	}
 }
 
@@ -455,24 +463,29 @@ static void head_range(void *arg, int u0, int u1, int ith)
 
 /* ---- one chunk of T tokens through every layer ---- */
 
-/* Keys (into column pos of the transposed cache) and values of position
- * pos in layer L, as float or rounded to f16 (nearest even). */
+/* Keys (into column pos of the transposed cache) and values (row pos of
+ * each head's block) of position pos in layer L, as float or rounded to
+ * f16 (nearest even). */
 static void kv_store(struct bn_state *s, int L, int pos, const float *kn, const float *vn)
 {
-	size_t lo = (size_t)L * s->n_ctx * s->kvd, i;
+	size_t lo = (size_t)L * s->n_ctx * s->kvd, hd = (size_t)s->m->cfg.head_dim, i, h;
+	size_t nh = (size_t)s->m->cfg.n_kv_heads, row = (size_t)pos * hd;
 
 	if (s->kv_f16) {
-		uint16_t *kc = (uint16_t *)s->kc + lo, *vc = (uint16_t *)s->vc + lo;
-		uint16_t *kh = vc + (size_t)pos * s->kvd;	/* the keys pass through */
-		s->k->f32_f16(kn, kh, s->kvd);
-		for (i = 0; i < (size_t)s->kvd; i++)
-			kc[i * s->n_ctx + pos] = kh[i];
-		s->k->f32_f16(vn, kh, s->kvd);
+		uint16_t *kc = (uint16_t *)s->kc + lo, *vc = (uint16_t *)s->vc + lo, kh[64];
+		for (i = 0; i < (size_t)s->kvd; i++) {
+			if (i % 64 == 0)
+				s->k->f32_f16(kn + i, kh, (int)BN_MIN((size_t)s->kvd - i, 64));
+			kc[i * s->n_ctx + pos] = kh[i % 64];
+		}
+		for (h = 0; h < nh; h++)
+			s->k->f32_f16(vn + h * hd, vc + h * s->n_ctx * hd + row, (int)hd);
 		return;
 	}
 	for (i = 0; i < (size_t)s->kvd; i++)
 		((float *)s->kc)[lo + i * s->n_ctx + pos] = kn[i];
-	memcpy((float *)s->vc + lo + (size_t)pos * s->kvd, vn, (size_t)s->kvd * sizeof(float));
+	for (h = 0; h < nh; h++)
+		memcpy((float *)s->vc + lo + h * s->n_ctx * hd + row, vn + h * hd, hd * sizeof(float));
 }
 
 static void layer(struct bn_state *s, int L, int T)
@@ -499,7 +512,8 @@ static void layer(struct bn_state *s, int L, int T)
 		kv_store(s, L, s->pos + t, kn, s->vb + (size_t)t * s->kvd);
 	}
 	if (s->kv_f16)
-		bn_pool_run_ranges(s->pool, kv_f32_range, &aj, s->kvd + s->pos + T);
+		bn_pool_run_ranges(s->pool, kv_f32_range, &aj, s->kvd + c->n_kv_heads *
+				   ((s->pos + T + KV_BLOCK - 1) / KV_BLOCK));
 	bn_pool_run_ranges(s->pool, att_range, &aj, T * c->n_kv_heads);
 	norm_quant(s, s->ao, NULL, s->qd, l->attn_sub_norm, s->qd, T);
 	linear(s, &l->o, s->y, T);
