@@ -364,6 +364,13 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return hsum_ps(_mm256_add_ps(a0, a1));
 }
 
+/* Attention streams the cache from memory once it outgrows the caches:
+ * key rows (hd streams, too many for the hardware prefetchers) are
+ * prefetched into L2 QK_AHEAD positions ahead, value rows into L1 AV_AHEAD
+ * positions ahead (as in avx512.c). */
+#define QK_AHEAD 128
+#define AV_AHEAD 32
+
 /* Same order as scalar: per j, out += w[j] * v with separate mul and add;
  * eight ymm accumulators cover 64 values of d per pass over j. */
 static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
@@ -379,6 +386,8 @@ static void av1(const float *w, const float *v, size_t ld, int n, int hd, float 
 		for (j = 0; j < n; j++) {
 			const float *vj = v + (size_t)j * ld + d0;
 			__m256 wj = _mm256_set1_ps(w[j]);
+			for (u = 0; u < m; u += 2)
+				_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 8 * u), _MM_HINT_T0);
 #pragma GCC unroll 8
 			for (u = 0; u < m; u++)
 				acc[u] = _mm256_add_ps(acc[u], _mm256_mul_ps(wj, _mm256_loadu_ps(vj + 8 * u)));
@@ -405,6 +414,8 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 		for (d = 0; d < hd; d++) {
 			const float *k = kt + (size_t)d * ld + j;
 			__m256 qd = _mm256_set1_ps(q[d]);
+			_mm_prefetch((const char *)(k + QK_AHEAD), _MM_HINT_T1);
+			_mm_prefetch((const char *)(k + QK_AHEAD + 16), _MM_HINT_T1);
 			a0 = _mm256_add_ps(a0, _mm256_mul_ps(qd, _mm256_loadu_ps(k)));
 			a1 = _mm256_add_ps(a1, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 8)));
 			a2 = _mm256_add_ps(a2, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 16)));
@@ -497,6 +508,8 @@ static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float
 		for (d = 0; d < hd; d++) {
 			const float *k = kt + (size_t)d * ld + j;
 			__m256 kv[4];
+			_mm_prefetch((const char *)(k + QK_AHEAD), _MM_HINT_T1);
+			_mm_prefetch((const char *)(k + QK_AHEAD + 16), _MM_HINT_T1);
 #pragma GCC unroll 8
 			for (u = 0; u < 4; u++)
 				kv[u] = _mm256_loadu_ps(k + 8 * u);
@@ -536,6 +549,8 @@ static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, in
 		for (j = 0; j < n; j++) {
 			const float *vj = v + (size_t)j * ld + d0;
 			__m256 vv[4];
+			_mm_prefetch((const char *)(vj + AV_AHEAD * ld), _MM_HINT_T0);
+			_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 16), _MM_HINT_T0);
 #pragma GCC unroll 8
 			for (u = 0; u < 4; u++)
 				vv[u] = _mm256_loadu_ps(vj + 8 * u);
