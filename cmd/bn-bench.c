@@ -16,6 +16,7 @@
 
 #define MAXL 16
 #define MAXK 64
+#define MAXR 512	/* token tests in one run */
 
 static void usage(FILE *fp)
 {
@@ -26,6 +27,8 @@ static void usage(FILE *fp)
 		"  -m, --model FILE        model to run (bn GGUF)\n"
 		"  -p, --n-prompt LIST     prompt lengths, one batch each (default 128; 0 = none)\n"
 		"  -n, --n-gen LIST        tokens generated one at a time (default 32; 0 = none)\n"
+		"  -d, --n-depth LIST      tokens already in the cache before each test\n"
+		"                          (default 0; the tests are then named ppN @ dD)\n"
 		"  -t, --threads LIST      thread counts (default: all CPUs)\n"
 		"  -r, --repetitions N     timed runs per test (default 5)\n"
 		"  -b, --batch-size N      tokens per forward chunk (default 512)\n"
@@ -164,6 +167,7 @@ int main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "n-prompt", required_argument, NULL, 'p' },
 		{ "n-gen", required_argument, NULL, 'n' },
+		{ "n-depth", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "repetitions", required_argument, NULL, 'r' },
 		{ "batch-size", required_argument, NULL, 'b' },
@@ -175,11 +179,12 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
-	int pp[MAXL] = { 128 }, tg[MAXL] = { 32 }, th[MAXL], npp = 1, ntg = 1, nth = 1;
+	int pp[MAXL] = { 128 }, tg[MAXL] = { 32 }, dd[MAXL] = { 0 }, th[MAXL];
+	int npp = 1, ntg = 1, nd = 1, nth = 1, d;
 	int reps = 5, batch = 512, kv_type = BN_TYPE_F32, c, i, j, nk = 0, nkt = 0, maxth = 0;
 	const char *model = NULL, *kname = NULL, *plot = NULL;
 	const struct bn_kernels *ktab[8];
-	static struct bn_bench_result res[2 * MAXL * MAXL];
+	static struct bn_bench_result res[MAXR];
 	static struct bn_kbench kb[8 * MAXL * 16];
 	double bw[MAXL] = { 0 }, bytes = 0, load_ns = 0, huge = -1;
 	struct bn_model m;
@@ -190,11 +195,12 @@ int main(int argc, char **argv)
 
 	cli_init(argv[0]);
 	th[0] = bn_ncpu();
-	while ((c = getopt_long(argc, argv, "m:p:n:t:r:b:o:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:p:n:d:t:r:b:o:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'p': npp = parse_list(optarg, pp, 0, 1 << 20, "-p"); break;
 		case 'n': ntg = parse_list(optarg, tg, 0, 1 << 20, "-n"); break;
+		case 'd': nd = parse_list(optarg, dd, 0, 1 << 24, "-d"); break;
 		case 't': nth = parse_list(optarg, th, 1, 1024, "-t"); break;
 		case 'r': reps = (int)cli_int(optarg, 1, BN_BENCH_MAX_REPS, "-r"); break;
 		case 'b': batch = (int)cli_int(optarg, 1, 1 << 20, "-b"); break;
@@ -212,6 +218,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (nth * (npp + ntg) * nd > MAXR)
+		usage_error("at most %d tests (threads x lengths x depths)", MAXR);
 	if (plot && !kname)
 		kname = bn_kernels_get()->name;
 	if (!model && !kname)
@@ -246,11 +254,13 @@ int main(int argc, char **argv)
 				die("out of memory");
 			if (nkt)	/* the roofline's bandwidth, also just before */
 				read_bw_max(pool, &bw[i]);
-			for (j = 0; j < npp + ntg; j++) {
-				int p = j < npp ? pp[j] : 0, g = j < npp ? 0 : tg[j - npp];
+			for (j = 0; j < (npp + ntg) * nd; j++) {
+				int k = j / nd, p = k < npp ? pp[k] : 0, g = k < npp ? 0 : tg[k - npp];
 				if (!p && !g)
 					continue;
-				if ((rc = bn_bench_tokens(&m, pool, p, g, batch, kv_type, reps, &res[nres], &eb)) < 0)
+				d = dd[j % nd];
+				if ((rc = bn_bench_tokens(&m, pool, p, g, d, batch, kv_type, reps,
+							  &res[nres], &eb)) < 0)
 					die_err(rc, &eb);
 				bn_bench_rec_test(&rs, &in, &res[nres++]);
 			}
@@ -283,7 +293,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < nres && nkt; i++)
 		for (j = 0; j < nth; j++)
 			if (res[i].n_gen && res[i].n_threads == th[j])
-				bn_bench_rec_roof(&rs, &res[i], bytes, bw[j], huge);
+				bn_bench_rec_roof(&rs, &res[i], bytes + bn_bench_kv_read_bytes(&m, &res[i]),
+						  bw[j], huge);
 	if (rs.err)
 		die("out of memory");
 	bn_recs_print(stdout, fmt, &rs);

@@ -71,12 +71,14 @@ static void fill_tokens(int32_t *tok, int n, int n_vocab)
 	}
 }
 
-static int one_run(struct bn_state *st, const int32_t *tok, int n_prompt, int n_gen,
+/* One run of the test after the depth prefix at tok[0 .. depth). */
+static int one_run(struct bn_state *st, const int32_t *tok, int depth, int n_prompt, int n_gen,
 		   struct bn_errbuf *eb)
 {
 	int i;
 
-	bn_state_rewind(st, 0);
+	bn_state_rewind(st, depth);
+	tok += depth;
 	if (n_prompt > 0)
 		return bn_eval(st, tok, n_prompt, BN_LOGITS_LAST, NULL, NULL, eb);
 	for (i = 0; i < n_gen; i++)
@@ -85,7 +87,7 @@ static int one_run(struct bn_state *st, const int32_t *tok, int n_prompt, int n_
 }
 
 int bn_bench_tokens(const struct bn_model *m, struct bn_pool *pool, int n_prompt, int n_gen,
-		    int n_batch, int kv_type, int reps, struct bn_bench_result *r,
+		    int n_depth, int n_batch, int kv_type, int reps, struct bn_bench_result *r,
 		    struct bn_errbuf *eb)
 {
 	struct bn_state *st;
@@ -93,31 +95,37 @@ int bn_bench_tokens(const struct bn_model *m, struct bn_pool *pool, int n_prompt
 	int n = n_prompt > 0 ? n_prompt : n_gen, i, rc = BN_OK;
 
 	memset(r, 0, sizeof(*r));
-	if (n < 1 || reps < 1 || reps > BN_BENCH_MAX_REPS)
+	if (n < 1 || n_depth < 0 || reps < 1 || reps > BN_BENCH_MAX_REPS)
 		return bn_fail(eb, BN_EINVAL, "bad benchmark test");
-	if (n > m->cfg.ctx_max)
-		return bn_fail(eb, BN_ERANGE, "test of %d tokens exceeds the model context (%d)",
-			       n, m->cfg.ctx_max);
-	snprintf(r->test, sizeof(r->test), "%s%d", n_prompt > 0 ? "pp" : "tg", n);
+	if (n > m->cfg.ctx_max - n_depth)
+		return bn_fail(eb, BN_ERANGE, "test of %d tokens after %d exceeds the model context "
+			       "(%d)", n, n_depth, m->cfg.ctx_max);
+	snprintf(r->test, sizeof(r->test), n_depth ? "%s%d @ d%d" : "%s%d", n_prompt > 0 ? "pp" : "tg",
+		 n, n_depth);
 	r->n_prompt = n_prompt;
 	r->n_gen = n_gen;
+	r->n_depth = n_depth;
 	r->n_threads = bn_pool_size(pool);
-	r->n_batch = n_prompt > 0 ? BN_MIN(n_batch, n_prompt) : 1;
+	r->n_batch = BN_MIN(n_batch, n_prompt > 0 ? n_prompt : 1);
 	r->reps = reps;
-	if (!(tok = malloc((size_t)n * sizeof(*tok))))
+	if (!(tok = malloc((size_t)(n_depth + n) * sizeof(*tok))))
 		return bn_fail(eb, BN_ENOMEM, "out of memory");
-	fill_tokens(tok, n, m->cfg.n_vocab);
+	fill_tokens(tok, n_depth + n, m->cfg.n_vocab);
 	bn_bench_reset_peak_rss();
 	r->kv_type = kv_type;
-	if ((rc = bn_state_new_kv(&st, m, n, r->n_batch, kv_type, pool, eb)) < 0) {
+	if ((rc = bn_state_new_kv(&st, m, n_depth + n, BN_MIN(n_batch, BN_MAX(n_prompt, n_depth)),
+				  kv_type, pool, eb)) < 0) {
 		free(tok);
 		return rc;
 	}
 	r->kv_bytes = (long long)bn_state_kv_bytes(st);
-	rc = one_run(st, tok, n_prompt, n_gen, eb);	/* warm-up */
+	if (n_depth)
+		rc = bn_eval(st, tok, n_depth, BN_LOGITS_NONE, NULL, NULL, eb);
+	if (rc >= 0)
+		rc = one_run(st, tok, n_depth, n_prompt, n_gen, eb);	/* warm-up */
 	for (i = 0; i < reps && rc >= 0; i++) {
 		double t = bn_bench_now();
-		rc = one_run(st, tok, n_prompt, n_gen, eb);
+		rc = one_run(st, tok, n_depth, n_prompt, n_gen, eb);
 		t = bn_bench_now() - t;
 		r->samples_ns[i] = t * 1e9;
 		r->samples_ts[i] = t > 0 ? n / t : 0;
@@ -130,6 +138,15 @@ int bn_bench_tokens(const struct bn_model *m, struct bn_pool *pool, int n_prompt
 	stats(r->samples_ns, reps, &r->avg_ns, &r->stddev_ns);
 	stats(r->samples_ts, reps, &r->avg_ts, &r->stddev_ts);
 	return BN_OK;
+}
+
+double bn_bench_kv_read_bytes(const struct bn_model *m, const struct bn_bench_result *r)
+{
+	const struct bn_config *c = &m->cfg;
+	double kvd = (double)c->n_kv_heads * c->head_dim;
+	double positions = r->n_depth + (r->n_gen + 1) / 2.0;	/* mean of pos + 1 */
+
+	return 2.0 * c->n_layers * kvd * positions * (r->kv_type == BN_TYPE_F16 ? 2 : 4);
 }
 
 double bn_bench_decode_bytes(const struct bn_model *m)

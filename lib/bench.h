@@ -2,8 +2,10 @@
  *
  * Token tests follow llama-bench: "ppN" evaluates N random prompt tokens
  * in one batch (logits of the last one only), "tgN" evaluates N tokens one
- * at a time from an empty cache (logits every step, no sampling).  Each test
- * runs once untimed (warm-up), then reps timed repetitions.
+ * at a time from an empty cache (logits every step, no sampling); with a
+ * depth d ("pp512 @ d4096") both start after d tokens already in the cache
+ * (evaluated once, untimed).  Each test runs once untimed (warm-up), then
+ * reps timed repetitions.
  *
  * Kernel mode times each kernel of a table on the model's matrix shapes and
  * measures the machine's read bandwidth (STREAM-style) in the same process,
@@ -20,8 +22,8 @@
 #define BN_BENCH_MAX_REPS 1000
 
 struct bn_bench_result {
-	char test[32];			/* "pp128", "tg32" */
-	int n_prompt, n_gen, n_threads, n_batch, reps;
+	char test[32];			/* "pp128", "tg32", "tg32 @ d4096" */
+	int n_prompt, n_gen, n_depth, n_threads, n_batch, reps;
 	double samples_ns[BN_BENCH_MAX_REPS];
 	double samples_ts[BN_BENCH_MAX_REPS];
 	double avg_ns, stddev_ns, avg_ts, stddev_ts;
@@ -31,14 +33,17 @@ struct bn_bench_result {
 };
 
 /* Run one token test on m with the given pool (threads) and fill r.
- * Exactly one of n_prompt, n_gen is non-zero. */
+ * Exactly one of n_prompt, n_gen is non-zero; n_depth tokens come first. */
 int bn_bench_tokens(const struct bn_model *m, struct bn_pool *pool, int n_prompt, int n_gen,
-		    int n_batch, int kv_type, int reps, struct bn_bench_result *r,
+		    int n_depth, int n_batch, int kv_type, int reps, struct bn_bench_result *r,
 		    struct bn_errbuf *eb);
 
 /* Weight bytes streamed by one decode step (ternary layers + head row
  * reads), and integer/float operations per token (2 per weight). */
 double bn_bench_decode_bytes(const struct bn_model *m);
+/* Key and value cache bytes one decode step reads, averaged over test r's
+ * steps (its positions n_depth .. n_depth + n_gen - 1). */
+double bn_bench_kv_read_bytes(const struct bn_model *m, const struct bn_bench_result *r);
 double bn_bench_decode_ops(const struct bn_model *m);
 
 /* Peak resident set (bytes) since the last reset, -1 if unknown; reset

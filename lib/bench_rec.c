@@ -91,6 +91,7 @@ void bn_bench_rec_test(struct bn_recs *rs, const struct bn_bench_info *in,
 	bn_rec_add(rs, r, "n_threads", BN_F_DATA, "%d", t->n_threads);
 	bn_rec_add(rs, r, "n_prompt", BN_F_DATA, "%d", t->n_prompt);
 	bn_rec_add(rs, r, "n_gen", BN_F_DATA, "%d", t->n_gen);
+	bn_rec_add(rs, r, "n_depth", BN_F_DATA, "%d", t->n_depth);
 	bn_rec_add(rs, r, "test", BN_F_MD | BN_F_STR, "%s", t->test);
 	bn_rec_add(rs, r, "test_time", BN_F_DATA | BN_F_STR, "%s", b);
 	bn_rec_add(rs, r, "t/s", BN_F_MD | BN_F_STR, "%.2f ± %.2f", t->avg_ts, t->stddev_ts);

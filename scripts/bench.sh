@@ -20,17 +20,21 @@ K=$("$B/bin/bn-bench" --version | sed 's/.*kernels: \(.*\))/\1/')
 
 CMD1="bn-bench -m bn-2b4t-f16.gguf -p 128 -n 32 -t 1,2 -r $REPS --kernels all --plot docs/roofline.svg"
 CMD2="bn-bench -m bn-2b4t-q8_0.gguf -p 128 -n 32 -t 1,2 -r $REPS --kernels $K"
+CMD3="bn-bench -m bn-2b4t-f16.gguf -p 0 -n 32 -d 4000 -t 1,2 -r 3 --kernels $K"
 echo "bench: $CMD1" >&2
 "$B/bin/bn-bench" -m "$F16" -p 128 -n 32 -t 1,2 -r "$REPS" --kernels all \
 	--plot docs/roofline.svg -o jsonl > "$TMP/f16.jsonl"
 echo "bench: $CMD2" >&2
 "$B/bin/bn-bench" -m "$Q8" -p 128 -n 32 -t 1,2 -r "$REPS" --kernels "$K" -o jsonl > "$TMP/q8.jsonl"
+echo "bench: $CMD3" >&2
+"$B/bin/bn-bench" -m "$F16" -p 0 -n 32 -d 4000 -t 1,2 -r 3 --kernels "$K" -o jsonl > "$TMP/deep.jsonl"
 
-python3 - "$TMP" "$K" "$OUT" "$CMD1" "$CMD2" <<'EOF'
+python3 - "$TMP" "$K" "$OUT" "$CMD1" "$CMD2" "$CMD3" <<'EOF'
 import json, subprocess, sys
-tmp, k, out, cmd1, cmd2 = sys.argv[1:6]
+tmp, k, out, cmd1, cmd2, cmd3 = sys.argv[1:7]
 recs = [json.loads(l) for l in open(tmp + "/f16.jsonl")]
 q8 = [json.loads(l) for l in open(tmp + "/q8.jsonl")]
+deep = [json.loads(l) for l in open(tmp + "/deep.jsonl")]
 lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
 keep = ("Architecture", "Model name", "CPU(s)", "Thread(s) per core", "L1d cache", "L2 cache",
         "L3 cache", "Hypervisor vendor", "Flags")
@@ -56,15 +60,16 @@ def tables(rs):
     s += "|---|---:|---:|---|---:|---:|---:|\n"
     for r in tests(rs):
         s += "| %s | %d | %.2f ± %.2f | %s | %s | %s | %.3f s |\n" % (
-            ("pp%d" % r["n_prompt"]) if r["n_prompt"] else ("tg%d" % r["n_gen"]), r["n_threads"],
+            (("pp%d" % r["n_prompt"]) if r["n_prompt"] else ("tg%d" % r["n_gen"])) +
+            (" @ d%d" % r["n_depth"] if r["n_depth"] else ""), r["n_threads"],
             r["avg_ts"], r["stddev_ts"], " ".join("%.1f" % x for x in r["samples_ts"]),
             mb(r["peak_rss"]), mb(r["kv_bytes"]), r["load_ns"] / 1e9)
-    s += "\n| threads | read GB/s | MB/token | roofline t/s | tg t/s | of roofline | model in huge pages |\n"
-    s += "|---:|---:|---:|---:|---:|---:|---:|\n"
+    s += "\n| test | threads | read GB/s | MB/token | roofline t/s | tg t/s | of roofline | model in huge pages |\n"
+    s += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
     for r in rs:
         if "roofline_fraction" in r:
-            s += "| %d | %.1f | %.0f | %.2f | %.2f | **%.0f %%** | %s |\n" % (
-                r["n_threads"], r["read_gbps"], r["bytes_per_token"] / 1e6, r["roofline_ts"],
+            s += "| %s | %d | %.1f | %.0f | %.2f | %.2f | **%.0f %%** | %s |\n" % (
+                r["roof_test"], r["n_threads"], r["read_gbps"], r["bytes_per_token"] / 1e6, r["roofline_ts"],
                 r["avg_ts"], 100 * r["roofline_fraction"],
                 "%.0f %%" % (100 * r["model_huge_fraction"]) if "model_huge_fraction" in r else "?")
     t0 = tests(rs)[0]
@@ -91,7 +96,7 @@ with open(out, "w") as f:
       "figure is set against the read bandwidth bn-bench measured minutes apart in\n"
       "the same process), not absolute figures across runs.\n\n")
     w("## Machine\n\n```\n" + "\n".join(mach) + "\n```\n\n")
-    w("## Commands\n\n```\n" + cmd1 + "\n" + cmd2 + "\n```\n\n")
+    w("## Commands\n\n```\n" + cmd1 + "\n" + cmd2 + "\n" + cmd3 + "\n```\n\n")
     w("## Comparison (tokens/s, 2B4T shape, llama-bench -p 128 -n 32)\n\n")
     w("Other engines: figures from issue 7, measured earlier on this machine type;\n"
       "bn: this run.\n\n")
@@ -127,6 +132,10 @@ with open(out, "w") as f:
     w(tables(recs))
     w("\n## bn-bench output, q8_0 head\n\n")
     w(tables(q8))
+    w("\n## Decode after 4000 tokens, f16 head\n\n")
+    w("Attention reads the whole key and value cache at every step (f32 cache:\n"
+      "614 MB per token at this depth, counted in the roofline's bytes).\n\n")
+    w(tables(deep))
     w("\n## Kernel tables compared (every table this CPU runs)\n\n")
     w("| kernels | kernel | shape | threads | GB/s | Gop/s |\n|---|---|---|---:|---:|---:|\n")
     for r in recs:

@@ -20,7 +20,7 @@ setup() {
 @test "csv: header and one line per test, scalar fields only" {
 	run bn-bench -m tiny.gguf -p 8,16 -n 0 -t 1 -r 2 -o csv
 	assert_success
-	assert_line --index 0 --partial "n_threads,n_prompt,n_gen,test_time,avg_ns,stddev_ns,avg_ts,stddev_ts,peak_rss"
+	assert_line --index 0 --partial "n_threads,n_prompt,n_gen,n_depth,test_time,avg_ns,stddev_ns,avg_ts,stddev_ts,peak_rss"
 	[ "${#lines[@]}" -eq 3 ]
 	refute_output --partial samples_ns
 }
@@ -43,6 +43,23 @@ for r in d:
 assert d[0]["n_prompt"] == 8 and d[0]["n_gen"] == 0
 assert d[1]["n_prompt"] == 0 and d[1]["n_gen"] == 4
 EOF
+}
+
+@test "-d: tests after a filled cache, named and counted like llama-bench's" {
+	run bn-bench -m tiny.gguf -p 8 -n 4 -d 0,16 -t 1 -r 1 --kernels scalar -o jsonl
+	assert_success
+	python3 - "$output" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+tests = [r for r in recs if "samples_ts" in r]
+assert [r["n_depth"] for r in tests] == [0, 16, 0, 16], tests
+assert [r["n_prompt"] for r in tests] == [8, 8, 0, 0]
+roof = {r["roof_test"]: r["bytes_per_token"] for r in recs if "roof_test" in r}
+# the cache read at depth 16 adds to the bytes of every decode step
+assert set(roof) == {"tg4", "tg4 @ d16"} and float(roof["tg4 @ d16"]) > float(roof["tg4"]), roof
+EOF
+	run bn-bench -m tiny.gguf -p 8 -n 0 -d 16 -t 1 -r 1
+	assert_output --partial '| pp8 @ d16 |'
 }
 
 @test "jsonl: one object per line" {
@@ -108,6 +125,9 @@ EOF
 	run -2 bn-bench -m tiny.gguf extra
 	run -1 bn-bench -m missing.gguf
 	run -1 bn-bench -m tiny.gguf -p 100000 -n 0
+	run -2 bn-bench -m tiny.gguf -d -1
+	run -1 --separate-stderr bn-bench -m tiny.gguf -p 0 -n 4 -d 1000000
+	[[ "$stderr" == *"test of 4 tokens after 1000000 exceeds the model context"* ]]
 	echo junk > bad.gguf
 	run -1 bn-bench -m bad.gguf
 }
