@@ -699,44 +699,46 @@ static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float
 	}
 }
 
-/* Four weight rows over the same values, two at a time over 128 values
- * of d (16 accumulators), so that each pass streams whole value rows. */
+/* Two weight rows over the same values, up to 128 values of d per pass
+ * (16 accumulators, m of them in use), so each pass streams whole value
+ * rows; av4 is two of these. */
+static void av2(const float *w, size_t ldw, const float *v, size_t ld, int n, int hd, float *out)
+{
+	int d0, j, u;
+
+	for (d0 = 0; d0 < hd; d0 += 128) {
+		int m = BN_MIN(8, (hd - d0 + 15) / 16);
+		__m512 a0[8], a1[8];
+		__mmask16 km[8];
+#pragma GCC unroll 8
+		for (u = 0; u < 8; u++) {
+			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
+			a0[u] = a1[u] = _mm512_setzero_ps();
+		}
+		for (j = 0; j < n; j++) {
+			const float *vj = v + (size_t)j * ld + d0;
+			__m512 w0 = _mm512_set1_ps(w[j]), w1 = _mm512_set1_ps(w[ldw + j]);
+#pragma GCC unroll 8
+			for (u = 0; u < 8; u++)
+				if (u < m) {
+					__m512 x = _mm512_maskz_loadu_ps(km[u], vj + 16 * u);
+					_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 16 * u), _MM_HINT_T0);
+					a0[u] = _mm512_add_ps(a0[u], _mm512_mul_ps(w0, x));
+					a1[u] = _mm512_add_ps(a1[u], _mm512_mul_ps(w1, x));
+				}
+		}
+#pragma GCC unroll 8
+		for (u = 0; u < m; u++) {
+			_mm512_mask_storeu_ps(out + d0 + 16 * u, km[u], a0[u]);
+			_mm512_mask_storeu_ps(out + hd + d0 + 16 * u, km[u], a1[u]);
+		}
+	}
+}
+
 static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, int hd, float *out)
 {
-	int d0, j, u, g0, g;
-
-	for (g0 = 0; g0 < 4; g0 += 2)
-		for (d0 = 0; d0 < hd; d0 += 128) {
-			__m512 acc[2][8];
-			__mmask16 km[8];
-#pragma GCC unroll 8
-			for (u = 0; u < 8; u++) {
-				km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
-				acc[0][u] = acc[1][u] = _mm512_setzero_ps();
-			}
-			for (j = 0; j < n; j++) {
-				const float *vj = v + (size_t)j * ld + d0;
-				__m512 vv[8];
-#pragma GCC unroll 8
-				for (u = 0; u < 8; u++) {
-					_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 16 * u), _MM_HINT_T0);
-					vv[u] = _mm512_maskz_loadu_ps(km[u], vj + 16 * u);
-				}
-#pragma GCC unroll 8
-				for (g = 0; g < 2; g++) {
-					__m512 wg = _mm512_set1_ps(w[(g0 + g) * ldw + j]);
-#pragma GCC unroll 8
-					for (u = 0; u < 8; u++)
-						acc[g][u] = _mm512_add_ps(acc[g][u], _mm512_mul_ps(wg, vv[u]));
-				}
-			}
-#pragma GCC unroll 8
-			for (g = 0; g < 2; g++)
-#pragma GCC unroll 8
-				for (u = 0; u < 8; u++)
-					_mm512_mask_storeu_ps(out + (size_t)(g0 + g) * hd + d0 + 16 * u,
-							      km[u], acc[g][u]);
-		}
+	av2(w, ldw, v, ld, n, hd, out);
+	av2(w + 2 * ldw, ldw, v, ld, n, hd, out + 2 * (size_t)hd);
 }
 
 #define BN_ATTN4

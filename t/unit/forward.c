@@ -1,7 +1,9 @@
 /* forward.c - the forward pass against transformers' reference logits
  * (t/fixtures/models/tiny-a): every logit of every prompt position within
  * 1e-3, in one prefill pass and one token at a time through the KV cache,
- * with 1 and 2 threads (identical results), and every kernel table. */
+ * with 1 and 2 threads (identical results), and every kernel table; and
+ * decode after 700 tokens (attention over more than the caches hold) with
+ * 1 and 2 threads, f32 and f16 caches: identical logits. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -55,6 +57,15 @@ static double run(struct bn_model *m, struct bn_pool *pool, const int32_t *ids, 
 
 struct shift { struct cmp *c; int base; };
 
+static int on_copy(void *ctx, int i, const float *l)
+{
+	struct shift *s = ctx;
+
+	(void)i;
+	memcpy(s->c->copy + (size_t)s->base * s->c->n_vocab, l, (size_t)s->c->n_vocab * 4);
+	return 0;
+}
+
 static int on_shift(void *ctx, int i, const float *l)
 {
 	struct shift *s = ctx;
@@ -78,6 +89,51 @@ static double run_single(struct bn_model *m, struct bn_pool *pool, const int32_t
 	}
 	bn_state_free(st);
 	return c.maxdiff;
+}
+
+/* Prefill LONG_N pseudo-random tokens, then decode 3 one at a time; out
+ * gets the 3 steps' logits. */
+#define LONG_N 700
+static int long_decode(struct bn_model *m, struct bn_pool *pool, int kv_type, float *out)
+{
+	struct bn_state *st;
+	struct bn_errbuf eb;
+	struct cmp c = { NULL, m->cfg.n_vocab, 0, out };
+	int32_t ids[LONG_N + 3];
+	uint32_t x = 12345;
+	int i, rc;
+
+	for (i = 0; i < LONG_N + 3; i++) {
+		x = x * 1103515245u + 12345u;
+		ids[i] = (int32_t)((x >> 8) % (uint32_t)m->cfg.n_vocab);
+	}
+	if (bn_state_new_kv(&st, m, LONG_N + 3, 64, kv_type, pool, &eb) < 0)
+		return -1;
+	rc = bn_eval(st, ids, LONG_N, BN_LOGITS_NONE, NULL, NULL, &eb);
+	for (i = 0; i < 3 && rc == 0; i++) {
+		struct shift sh = { &c, i };
+		rc = bn_eval(st, &ids[LONG_N + i], 1, BN_LOGITS_LAST, on_copy, &sh, &eb);
+	}
+	bn_state_free(st);
+	return rc;
+}
+
+/* Decode after LONG_N tokens with one and two threads, f32 and f16 caches. */
+static void long_decodes(struct bn_model *m, struct bn_pool *p1, struct bn_pool *p2,
+			 const char *what)
+{
+	size_t nb = (size_t)3 * m->cfg.n_vocab * 4;
+	float *a = calloc(1, nb), *b = calloc(1, nb);
+	int kt[2] = { BN_TYPE_F32, BN_TYPE_F16 }, k;
+
+	for (k = 0; k < 2; k++) {
+		CHECK(long_decode(m, p1, kt[k], a) == 0 && long_decode(m, p2, kt[k], b) == 0,
+		      "%s: decode after %d tokens (%s cache)", what, LONG_N, k ? "f16" : "f32");
+		CHECK(!memcmp(a, b, nb), "%s: decode after %d tokens (%s cache): -t 1 and -t 2 "
+		      "identical", what, LONG_N, k ? "f16" : "f32");
+	}
+	free(a);
+	free(b);
 }
 
 int main(void)
@@ -130,10 +186,17 @@ int main(void)
 		ci++;
 	}
 	CHECK(ci > 0, "ran %d cases", ci);
+	long_decodes(&m, p1, p2, "tiny-a");
+	bn_model_close(&m);
+	rc = bn_model_open(&m, "share/bitnet-demo", &eb);
+	CHECK(rc == 0, "open the demo checkpoint (%s)", eb.msg);
+	if (rc == 0) {
+		long_decodes(&m, p1, p2, "demo");
+		bn_model_close(&m);
+	}
 	cJSON_Delete(root);
 	free(json);
 	bn_st_close(&ref);
-	bn_model_close(&m);
 	bn_pool_free(p1);
 	bn_pool_free(p2);
 	return unit_done();
