@@ -139,6 +139,9 @@ static int check_not_convert(const struct hf_ckpt *h, const cJSON *list, const c
 		return BN_OK;
 	if (!cJSON_IsArray(list))
 		return bn_fail(eb, BN_EFORMAT, "%s: modules_to_not_convert is not a list", file);
+	if (cJSON_GetArraySize(list) > 64)	/* each entry is matched against every path */
+		return bn_fail(eb, BN_EUNSUP, "%s: modules_to_not_convert has more than 64 entries",
+			       file);
 	cJSON_ArrayForEach(e, list) {
 		if (!cJSON_IsString(e))
 			return bn_fail(eb, BN_EFORMAT, "%s: modules_to_not_convert holds a non-string",

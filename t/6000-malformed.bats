@@ -76,6 +76,7 @@ check_case() {
 @test "malformed cfg-model-type: bn-convert" { check_case cfg-model-type; }
 @test "malformed cfg-newline-in-string: bn-convert" { check_case cfg-newline-in-string; }
 @test "malformed cfg-not-convert: bn-convert" { check_case cfg-not-convert; }
+@test "malformed cfg-not-convert-long: bn-convert" { check_case cfg-not-convert-long; }
 @test "malformed cfg-nul-byte: bn-convert" { check_case cfg-nul-byte; }
 @test "malformed cfg-quant-method: bn-convert" { check_case cfg-quant-method; }
 @test "malformed cfg-rope-legacy-type: bn-convert" { check_case cfg-rope-legacy-type; }

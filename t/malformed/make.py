@@ -397,6 +397,9 @@ def cases(src, out):
                      ('cfg-rope-scaling', {'rope_scaling': {'rope_type': 'yarn', 'factor': 4}}),
                      ('cfg-rope-legacy-type', {'rope_parameters': {'type': 'linear', 'factor': 4.0,
                                                                    'rope_theta': 10000.0}}),
+                     ('cfg-not-convert-long', {'quantization_config': {
+                         'quant_method': 'bitnet', 'linear_class': 'autobitlinear',
+                         'modules_to_not_convert': ['x%d' % i for i in range(100000)]}}),
                      ('cfg-not-convert', {'quantization_config': {
                          'quant_method': 'bitnet', 'linear_class': 'autobitlinear',
                          'modules_to_not_convert': ['lm_head', 'mlp.down_proj']}}),
