@@ -106,52 +106,16 @@ static void read_bw_max(struct bn_pool *pool, double *bw)
 		*bw = v;
 }
 
-/* The roofline of the first kernel table at the largest thread count. */
-static void plot_svg(const char *path, const char *kname, const int *th, int nth, int maxth,
-		     const double *bw, const struct bn_kbench *kb, int nk,
-		     const struct bn_bench_result *res, int nres, double ops, double bytes)
+/* The roofline chart into path, written whole or not at all. */
+static void plot_svg(const char *path, const struct bn_bench_plot *pl)
 {
-	struct bn_roof_line lines[3];
-	struct bn_roof_point pts[64];
-	static char llab[3][64], plab[64][96];
 	struct bn_out out;
 	struct bn_errbuf eb;
-	char title[160];
-	double peak = 0;
-	int nl = 0, np = 0, i, rc;
+	int rc;
 
-	for (i = 0; i < nth && nl < 2; i++)
-		if ((i == 0 && th[i] != maxth) || (th[i] == maxth && (!nl || th[0] != maxth))) {
-			snprintf(llab[nl], sizeof(llab[nl]), "read, %d thread%s", th[i],
-				 th[i] > 1 ? "s" : "");
-			lines[nl] = (struct bn_roof_line){ llab[nl], bw[i], 1 };
-			nl++;
-		}
-	for (i = 0; i < nk && np < 48; i++) {
-		double v = kb[i].ops / kb[i].seconds;
-		if (kb[i].n_threads != maxth || strcmp(kb[i].kernels, kname))
-			continue;
-		if (!strcmp(kb[i].kernel, "gemm_t2"))
-			peak = BN_MAX(peak, v);
-		snprintf(plab[np], sizeof(plab[np]), "%s %s", kb[i].kernel, kb[i].shape);
-		pts[np] = (struct bn_roof_point){ plab[np], kb[i].ops / kb[i].bytes, v };
-		np++;
-	}
-	if (peak > 0)
-		lines[nl++] = (struct bn_roof_line){ "int8 compute (best gemm_t2)", peak, 0 };
-	for (i = 0; i < nres && ops > 0 && np < 64; i++) {
-		if (res[i].n_threads != maxth)
-			continue;
-		snprintf(plab[np], sizeof(plab[np]), "end to end %.31s", res[i].test);
-		pts[np] = (struct bn_roof_point){ plab[np],
-			ops / bytes * (res[i].n_prompt ? res[i].n_prompt : 1), ops * res[i].avg_ts };
-		np++;
-	}
-	snprintf(title, sizeof(title), "bn roofline (%s kernels, %d thread%s)", kname, maxth,
-		 maxth > 1 ? "s" : "");
 	if ((rc = bn_out_open(&out, path, &eb)) < 0)
 		die_err(rc, &eb);
-	if (bn_roofline_svg(out.fp, title, lines, nl, pts, np) < 0) {
+	if (bn_bench_plot_svg(out.fp, pl) < 0) {
 		bn_out_abort(&out);
 		die("%s: write error", path);
 	}
@@ -299,10 +263,12 @@ int main(int argc, char **argv)
 		die("out of memory");
 	bn_recs_print(stdout, fmt, &rs);
 	cli_check_stdout();
-	if (plot)
-		plot_svg(plot, nkt > 1 ? bn_kernels_get()->name : ktab[0]->name, th, nth, maxth, bw,
-			 kb, nk, res, nres,
-			 model ? bn_bench_decode_ops(&m) : 0, bytes);
+	if (plot) {
+		struct bn_bench_plot pl = { nkt > 1 ? bn_kernels_get()->name : ktab[0]->name,
+					    th, bw, nth, kb, nk, res, nres,
+					    model ? bn_bench_decode_ops(&m) : 0, bytes };
+		plot_svg(plot, &pl);
+	}
 	if (model)
 		bn_model_close(&m);
 	bn_recs_free(&rs);

@@ -110,4 +110,20 @@ struct bn_roof_line {
 int bn_roofline_svg(FILE *fp, const char *title, const struct bn_roof_line *lines, int nl,
 		    const struct bn_roof_point *pts, int np);
 
+/* bn-bench's chart: the read bandwidth of the first and the largest thread
+ * count, the best gemm_t2 as the compute ceiling, table kernels' kernels at
+ * the largest thread count and the end-to-end token tests as points. */
+struct bn_bench_plot {
+	const char *kernels;
+	const int *threads;
+	const double *bw;		/* bytes/s, per thread count */
+	int nth;
+	const struct bn_kbench *kb;
+	int nk;
+	const struct bn_bench_result *res;
+	int nres;
+	double ops, bytes;		/* per decode token; ops 0: no model */
+};
+int bn_bench_plot_svg(FILE *fp, const struct bn_bench_plot *p);
+
 #endif

@@ -1,4 +1,5 @@
-/* roofline.c - a roofline chart as hand-written SVG (bench.h).
+/* roofline.c - a roofline chart as hand-written SVG, and bn-bench's chart
+ * assembled from its measurements (bench.h).
  *
  * Log-log axes: x = operational intensity (operations per byte of weights
  * streamed), y = operations per second.  Each bandwidth ceiling is the line
@@ -169,4 +170,49 @@ int bn_roofline_svg(FILE *fp, const char *title, const struct bn_roof_line *line
 	}
 	fputs("</svg>\n", fp);
 	return ferror(fp) ? BN_EIO : BN_OK;
+}
+
+int bn_bench_plot_svg(FILE *fp, const struct bn_bench_plot *p)
+{
+	struct bn_roof_line lines[3];
+	struct bn_roof_point pts[64];
+	char llab[3][64], plab[64][96], title[160];
+	double peak = 0;
+	int nl = 0, np = 0, maxth = 0, i;
+
+	for (i = 0; i < p->nth; i++)
+		maxth = p->threads[i] > maxth ? p->threads[i] : maxth;
+	for (i = 0; i < p->nth && nl < 2; i++)
+		if ((i == 0 && p->threads[i] != maxth) ||
+		    (p->threads[i] == maxth && (!nl || p->threads[0] != maxth))) {
+			snprintf(llab[nl], sizeof(llab[nl]), "read, %d thread%s", p->threads[i],
+				 p->threads[i] > 1 ? "s" : "");
+			lines[nl] = (struct bn_roof_line){ llab[nl], p->bw[i], 1 };
+			nl++;
+		}
+	for (i = 0; i < p->nk && np < 48; i++) {
+		const struct bn_kbench *k = &p->kb[i];
+		double v = k->ops / k->seconds;
+		if (k->n_threads != maxth || strcmp(k->kernels, p->kernels))
+			continue;
+		if (!strcmp(k->kernel, "gemm_t2"))
+			peak = peak > v ? peak : v;
+		snprintf(plab[np], sizeof(plab[np]), "%s %s", k->kernel, k->shape);
+		pts[np] = (struct bn_roof_point){ plab[np], k->ops / k->bytes, v };
+		np++;
+	}
+	if (peak > 0)
+		lines[nl++] = (struct bn_roof_line){ "int8 compute (best gemm_t2)", peak, 0 };
+	for (i = 0; i < p->nres && p->ops > 0 && np < 64; i++) {
+		const struct bn_bench_result *r = &p->res[i];
+		if (r->n_threads != maxth)
+			continue;
+		snprintf(plab[np], sizeof(plab[np]), "end to end %.31s", r->test);
+		pts[np] = (struct bn_roof_point){ plab[np],
+			p->ops / p->bytes * (r->n_prompt ? r->n_prompt : 1), p->ops * r->avg_ts };
+		np++;
+	}
+	snprintf(title, sizeof(title), "bn roofline (%s kernels, %d thread%s)", p->kernels, maxth,
+		 maxth > 1 ? "s" : "");
+	return bn_roofline_svg(fp, title, lines, nl, pts, np);
 }
