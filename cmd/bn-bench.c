@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	int pp[MAXL] = { 128 }, tg[MAXL] = { 32 }, dd[MAXL] = { 0 }, th[MAXL];
-	int npp = 1, ntg = 1, nd = 1, nth = 1, d;
+	int npp = 1, ntg = 1, nd = 1, nth = 1;
 	int reps = 5, batch = 512, kv_type = BN_TYPE_F32, c, i, j, nk = 0, nkt = 0, maxth = 0;
 	const char *model = NULL, *kname = NULL, *plot = NULL;
 	const struct bn_kernels *ktab[8];
@@ -222,8 +222,7 @@ int main(int argc, char **argv)
 				int k = j / nd, p = k < npp ? pp[k] : 0, g = k < npp ? 0 : tg[k - npp];
 				if (!p && !g)
 					continue;
-				d = dd[j % nd];
-				if ((rc = bn_bench_tokens(&m, pool, p, g, d, batch, kv_type, reps,
+				if ((rc = bn_bench_tokens(&m, pool, p, g, dd[j % nd], batch, kv_type, reps,
 							  &res[nres], &eb)) < 0)
 					die_err(rc, &eb);
 				bn_bench_rec_test(&rs, &in, &res[nres++]);

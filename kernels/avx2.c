@@ -370,6 +370,10 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
  * positions ahead (as in avx512.c). */
 #define QK_AHEAD 128
 #define AV_AHEAD 32
+/* the two lines of 32 floats at p + ahead (the 32 keys or values a pass reads) */
+#define PF32(p, ahead, hint)							\
+	(_mm_prefetch((const char *)((p) + (ahead)), hint),			\
+	 _mm_prefetch((const char *)((p) + (ahead) + 16), hint))
 
 /* Same order as scalar: per j, out += w[j] * v with separate mul and add;
  * eight ymm accumulators cover 64 values of d per pass over j. */
@@ -414,8 +418,7 @@ static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float
 		for (d = 0; d < hd; d++) {
 			const float *k = kt + (size_t)d * ld + j;
 			__m256 qd = _mm256_set1_ps(q[d]);
-			_mm_prefetch((const char *)(k + QK_AHEAD), _MM_HINT_T1);
-			_mm_prefetch((const char *)(k + QK_AHEAD + 16), _MM_HINT_T1);
+			PF32(k, QK_AHEAD, _MM_HINT_T1);
 			a0 = _mm256_add_ps(a0, _mm256_mul_ps(qd, _mm256_loadu_ps(k)));
 			a1 = _mm256_add_ps(a1, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 8)));
 			a2 = _mm256_add_ps(a2, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 16)));
@@ -508,8 +511,7 @@ static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float
 		for (d = 0; d < hd; d++) {
 			const float *k = kt + (size_t)d * ld + j;
 			__m256 kv[4];
-			_mm_prefetch((const char *)(k + QK_AHEAD), _MM_HINT_T1);
-			_mm_prefetch((const char *)(k + QK_AHEAD + 16), _MM_HINT_T1);
+			PF32(k, QK_AHEAD, _MM_HINT_T1);
 #pragma GCC unroll 8
 			for (u = 0; u < 4; u++)
 				kv[u] = _mm256_loadu_ps(k + 8 * u);
@@ -549,8 +551,7 @@ static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, in
 		for (j = 0; j < n; j++) {
 			const float *vj = v + (size_t)j * ld + d0;
 			__m256 vv[4];
-			_mm_prefetch((const char *)(vj + AV_AHEAD * ld), _MM_HINT_T0);
-			_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 16), _MM_HINT_T0);
+			PF32(vj, AV_AHEAD * ld, _MM_HINT_T0);
 #pragma GCC unroll 8
 			for (u = 0; u < 4; u++)
 				vv[u] = _mm256_loadu_ps(vj + 8 * u);
