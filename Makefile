@@ -94,7 +94,7 @@ QEMU_AARCH64 ?= qemu-aarch64
 NEON_UNIT := $(O)/aarch64/t/kernels
 NEON_CFLAGS = -O2 -std=c11 -ffp-contract=off -Wall -Wextra -Wno-unused-parameter -pthread -D_GNU_SOURCE -Ilib -Ikernels
 
-$(NEON_UNIT): t/unit/kernels.c t/unit/unit.h kernels/kernels.h kernels/dispatch.c kernels/scalar.c \
+$(NEON_UNIT): t/unit/kernels.c t/unit/unit.h $(wildcard kernels/*.h) kernels/dispatch.c kernels/scalar.c \
 		kernels/neon.c lib/half.c lib/bn.h
 	@mkdir -p $(@D)
 	$(Q)$(CROSS)gcc $(NEON_CFLAGS) $(KFLAGS_NEON) -c -o $@-neon.o kernels/neon.c

@@ -364,79 +364,6 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return hsum_ps(_mm256_add_ps(a0, a1));
 }
 
-/* Attention streams the cache from memory once it outgrows the caches:
- * key rows (hd streams, too many for the hardware prefetchers) are
- * prefetched into L2 QK_AHEAD positions ahead, value rows into L1 AV_AHEAD
- * positions ahead (as in avx512.c). */
-#define QK_AHEAD 128
-#define AV_AHEAD 32
-/* the two lines of 32 floats at p + ahead (the 32 keys or values a pass reads) */
-#define PF32(p, ahead, hint)							\
-	(_mm_prefetch((const char *)((p) + (ahead)), hint),			\
-	 _mm_prefetch((const char *)((p) + (ahead) + 16), hint))
-
-/* Same order as scalar: per j, out += w[j] * v with separate mul and add;
- * eight ymm accumulators cover 64 values of d per pass over j. */
-static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
-{
-	int d0, d, j, u;
-
-	for (d0 = 0; d0 + 8 <= hd; d0 += 64) {
-		int m = (hd - d0) / 8 < 8 ? (hd - d0) / 8 : 8;
-		__m256 acc[8];
-#pragma GCC unroll 8
-		for (u = 0; u < 8; u++)
-			acc[u] = _mm256_setzero_ps();
-		for (j = 0; j < n; j++) {
-			const float *vj = v + (size_t)j * ld + d0;
-			__m256 wj = _mm256_set1_ps(w[j]);
-			for (u = 0; u < m; u += 2)
-				_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 8 * u), _MM_HINT_T0);
-#pragma GCC unroll 8
-			for (u = 0; u < m; u++)
-				acc[u] = _mm256_add_ps(acc[u], _mm256_mul_ps(wj, _mm256_loadu_ps(vj + 8 * u)));
-		}
-#pragma GCC unroll 8
-		for (u = 0; u < m; u++)
-			_mm256_storeu_ps(out + d0 + 8 * u, acc[u]);
-	}
-	for (d = hd - hd % 8; d < hd; d++) {
-		float s = 0.0f;
-		for (j = 0; j < n; j++)
-			s = s + w[j] * v[(size_t)j * ld + d];
-		out[d] = s;
-	}
-}
-
-/* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
-static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
-{
-	int d, j;
-
-	for (j = 0; j + 32 <= n; j += 32) {
-		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-		for (d = 0; d < hd; d++) {
-			const float *k = kt + (size_t)d * ld + j;
-			__m256 qd = _mm256_set1_ps(q[d]);
-			PF32(k, QK_AHEAD, _MM_HINT_T1);
-			a0 = _mm256_add_ps(a0, _mm256_mul_ps(qd, _mm256_loadu_ps(k)));
-			a1 = _mm256_add_ps(a1, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 8)));
-			a2 = _mm256_add_ps(a2, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 16)));
-			a3 = _mm256_add_ps(a3, _mm256_mul_ps(qd, _mm256_loadu_ps(k + 24)));
-		}
-		_mm256_storeu_ps(out + j, a0);
-		_mm256_storeu_ps(out + j + 8, a1);
-		_mm256_storeu_ps(out + j + 16, a2);
-		_mm256_storeu_ps(out + j + 24, a3);
-	}
-	for (; j < n; j++) {
-		float acc = 0.0f;
-		for (d = 0; d < hd; d++)
-			acc = acc + q[d] * kt[(size_t)d * ld + j];
-		out[j] = acc;
-	}
-}
-
 static void scale_i32(float *y, int n, float inv, float sc)
 {
 	const __m256 vi = _mm256_set1_ps(inv), vs = _mm256_set1_ps(sc);
@@ -474,16 +401,6 @@ static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
 		y[i] = w[i] * (x[i] * r);
 }
 
-static void f16_f32(const uint16_t *src, float *dst, int n)
-{
-	int i;
-
-	for (i = 0; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(dst + i, ld_f16(src + i));
-	for (; i < n; i++)
-		dst[i] = bn_f16_to_f32(src[i]);
-}
-
 static void f32_f16(const float *src, uint16_t *dst, int n)
 {
 	int i;
@@ -495,87 +412,19 @@ static void f32_f16(const float *src, uint16_t *dst, int n)
 		dst[i] = bn_f32_to_f16(src[i]);
 }
 
-/* Four queries against the same keys: 32 positions per pass, 16 ymm
- * accumulators; positions past the last multiple of 32 go to qk1. */
-static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float *out, size_t ldo)
-{
-	int d, j, u, g, n32 = n - n % 32;
-
-	for (j = 0; j < n32; j += 32) {
-		__m256 acc[4][4];
-#pragma GCC unroll 8
-		for (g = 0; g < 4; g++)
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				acc[g][u] = _mm256_setzero_ps();
-		for (d = 0; d < hd; d++) {
-			const float *k = kt + (size_t)d * ld + j;
-			__m256 kv[4];
-			PF32(k, QK_AHEAD, _MM_HINT_T1);
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				kv[u] = _mm256_loadu_ps(k + 8 * u);
-#pragma GCC unroll 8
-			for (g = 0; g < 4; g++) {
-				__m256 qd = _mm256_set1_ps(q[(size_t)g * hd + d]);
-#pragma GCC unroll 8
-				for (u = 0; u < 4; u++)
-					acc[g][u] = _mm256_add_ps(acc[g][u], _mm256_mul_ps(qd, kv[u]));
-			}
-		}
-#pragma GCC unroll 8
-		for (g = 0; g < 4; g++)
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				_mm256_storeu_ps(out + g * ldo + j + 8 * u, acc[g][u]);
-	}
-	if (n32 < n)
-#pragma GCC unroll 8
-		for (g = 0; g < 4; g++)
-			qk1(q + (size_t)g * hd, kt + n32, ld, n - n32, hd, out + g * ldo + n32);
-}
-
-/* Four weight rows over the same values: 32 values of d per pass; the
- * values past the last multiple of 32 go to av1 (on a column slice). */
-static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, int hd, float *out)
-{
-	int d0, j, u, g, h32 = hd - hd % 32;
-
-	for (d0 = 0; d0 < h32; d0 += 32) {
-		__m256 acc[4][4];
-#pragma GCC unroll 8
-		for (g = 0; g < 4; g++)
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				acc[g][u] = _mm256_setzero_ps();
-		for (j = 0; j < n; j++) {
-			const float *vj = v + (size_t)j * ld + d0;
-			__m256 vv[4];
-			PF32(vj, AV_AHEAD * ld, _MM_HINT_T0);
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				vv[u] = _mm256_loadu_ps(vj + 8 * u);
-#pragma GCC unroll 8
-			for (g = 0; g < 4; g++) {
-				__m256 wg = _mm256_set1_ps(w[g * ldw + j]);
-#pragma GCC unroll 8
-				for (u = 0; u < 4; u++)
-					acc[g][u] = _mm256_add_ps(acc[g][u], _mm256_mul_ps(wg, vv[u]));
-			}
-		}
-#pragma GCC unroll 8
-		for (g = 0; g < 4; g++)
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				_mm256_storeu_ps(out + (size_t)g * hd + d0 + 8 * u, acc[g][u]);
-	}
-	if (h32 < hd)
-#pragma GCC unroll 8
-		for (g = 0; g < 4; g++)
-			av1(w + g * ldw, v + h32, ld, n, hd - h32, out + (size_t)g * hd + h32);
-}
-
+/* Attention over a float and over an f16 cache (see avx2_attn.h). */
 #define BN_ATTN4
+#define KV float
+#define KVF(f) f
+#define KV_LOAD(p) _mm256_loadu_ps(p)
+#define KV_F(x) (x)
+#include "avx2_attn.h"
+#define KV uint16_t
+#define KVF(f) f##_f16
+#define KV_LOAD(p) ld_f16(p)
+#define KV_F(x) bn_f16_to_f32(x)
+#include "avx2_attn.h"
+
 #include "derived.h"
 
 const struct bn_kernels bn_kernels_avx2 = {
@@ -591,8 +440,9 @@ const struct bn_kernels bn_kernels_avx2 = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.f16_f32 = f16_f32,
 	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
+	.attn_av_f16 = attn_av_f16,
+	.attn_qk_f16 = attn_qk_f16,
 };

@@ -533,78 +533,6 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 }
 
-/* Attention streams the cache from memory once it outgrows the caches: its
- * key rows (hd streams, too many for the hardware prefetchers) are
- * prefetched into L2 QK_AHEAD passes of 64 positions ahead, value rows
- * into L1 AV_AHEAD positions ahead (at a depth of 4000 tokens: keys 6.5 ->
- * 25 GB/s, values 7 -> 18 GB/s, one thread). */
-#define QK_AHEAD 128
-#define AV_AHEAD 32
-
-/* Same order as scalar: per j, out += w[j] * v with separate mul and add;
- * eight zmm accumulators cover 128 values of d per pass over j (masked
- * past hd). */
-static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
-{
-	int d0, j, u;
-
-	for (d0 = 0; d0 < hd; d0 += 128) {
-		__m512 acc[8];
-		__mmask16 km[8];
-#pragma GCC unroll 8
-		for (u = 0; u < 8; u++) {
-			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
-			acc[u] = _mm512_setzero_ps();
-		}
-		for (j = 0; j < n; j++) {
-			const float *vj = v + (size_t)j * ld + d0;
-			__m512 wj = _mm512_set1_ps(w[j]);
-#pragma GCC unroll 8
-			for (u = 0; u < 8; u++)
-				_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 16 * u), _MM_HINT_T0);
-#pragma GCC unroll 8
-			for (u = 0; u < 8; u++)
-				acc[u] = _mm512_add_ps(acc[u], _mm512_mul_ps(wj, _mm512_maskz_loadu_ps(km[u],
-													   vj + 16 * u)));
-		}
-#pragma GCC unroll 8
-		for (u = 0; u < 8; u++)
-			_mm512_mask_storeu_ps(out + d0 + 16 * u, km[u], acc[u]);
-	}
-}
-
-/* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
-static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
-{
-	int d, j;
-
-	for (j = 0; j < n; j += 64) {
-		int m = n - j < 64 ? n - j : 64, u;
-		__m512 acc[4];
-		__mmask16 km[4];
-#pragma GCC unroll 8
-		for (u = 0; u < 4; u++) {
-			int r = m - 16 * u;
-			km[u] = r >= 16 ? 0xffff : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
-			acc[u] = _mm512_setzero_ps();
-		}
-		for (d = 0; d < hd; d++) {
-			const float *k = kt + (size_t)d * ld + j;
-			__m512 qd = _mm512_set1_ps(q[d]);
-#pragma GCC unroll 4
-			for (u = 0; u < 4; u++)
-				_mm_prefetch((const char *)(k + QK_AHEAD + 16 * u), _MM_HINT_T1);
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				acc[u] = _mm512_add_ps(acc[u], _mm512_mul_ps(qd,
-						_mm512_maskz_loadu_ps(km[u], k + 16 * u)));
-		}
-#pragma GCC unroll 8
-		for (u = 0; u < 4; u++)
-			_mm512_mask_storeu_ps(out + j + 16 * u, km[u], acc[u]);
-	}
-}
-
 static void scale_i32(float *y, int n, float inv, float sc)
 {
 	const __m512 vi = _mm512_set1_ps(inv), vs = _mm512_set1_ps(sc);
@@ -637,16 +565,6 @@ static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
 	}
 }
 
-static void f16_f32(const uint16_t *src, float *dst, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i += 16) {
-		__mmask16 k = tailmask(n - i);
-		_mm512_mask_storeu_ps(dst + i, k, ld_f16_mask(src + i, k));
-	}
-}
-
 static void f32_f16(const float *src, uint16_t *dst, int n)
 {
 	int i;
@@ -658,90 +576,17 @@ static void f32_f16(const float *src, uint16_t *dst, int n)
 	}
 }
 
-/* Four queries against the same keys: 64 positions per pass, 16 zmm
- * accumulators, each key vector loaded once for the four. */
-static void qk4(const float *q, const float *kt, size_t ld, int n, int hd, float *out, size_t ldo)
-{
-	int d, j, u, g;
-
-	for (j = 0; j < n; j += 64) {
-		__m512 acc[4][4];
-		__mmask16 km[4];
-#pragma GCC unroll 8
-		for (u = 0; u < 4; u++) {
-			km[u] = n - j - 16 * u > 0 ? tailmask(n - j - 16 * u) : 0;
-#pragma GCC unroll 8
-			for (g = 0; g < 4; g++)
-				acc[g][u] = _mm512_setzero_ps();
-		}
-		for (d = 0; d < hd; d++) {
-			const float *k = kt + (size_t)d * ld + j;
-			__m512 kv[4];
-#pragma GCC unroll 4
-			for (u = 0; u < 4; u++)
-				_mm_prefetch((const char *)(k + QK_AHEAD + 16 * u), _MM_HINT_T1);
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				kv[u] = _mm512_maskz_loadu_ps(km[u], k + 16 * u);
-#pragma GCC unroll 8
-			for (g = 0; g < 4; g++) {
-				__m512 qd = _mm512_set1_ps(q[(size_t)g * hd + d]);
-#pragma GCC unroll 8
-				for (u = 0; u < 4; u++)
-					acc[g][u] = _mm512_add_ps(acc[g][u], _mm512_mul_ps(qd, kv[u]));
-			}
-		}
-#pragma GCC unroll 8
-		for (g = 0; g < 4; g++)
-#pragma GCC unroll 8
-			for (u = 0; u < 4; u++)
-				_mm512_mask_storeu_ps(out + g * ldo + j + 16 * u, km[u], acc[g][u]);
-	}
-}
-
-/* Two weight rows over the same values, up to 128 values of d per pass
- * (16 accumulators, m of them in use), so each pass streams whole value
- * rows; av4 is two of these. */
-static void av2(const float *w, size_t ldw, const float *v, size_t ld, int n, int hd, float *out)
-{
-	int d0, j, u;
-
-	for (d0 = 0; d0 < hd; d0 += 128) {
-		int m = BN_MIN(8, (hd - d0 + 15) / 16);
-		__m512 a0[8], a1[8];
-		__mmask16 km[8];
-#pragma GCC unroll 8
-		for (u = 0; u < 8; u++) {
-			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
-			a0[u] = a1[u] = _mm512_setzero_ps();
-		}
-		for (j = 0; j < n; j++) {
-			const float *vj = v + (size_t)j * ld + d0;
-			__m512 w0 = _mm512_set1_ps(w[j]), w1 = _mm512_set1_ps(w[ldw + j]);
-#pragma GCC unroll 8
-			for (u = 0; u < 8; u++)
-				if (u < m) {
-					__m512 x = _mm512_maskz_loadu_ps(km[u], vj + 16 * u);
-					_mm_prefetch((const char *)(vj + AV_AHEAD * ld + 16 * u), _MM_HINT_T0);
-					a0[u] = _mm512_add_ps(a0[u], _mm512_mul_ps(w0, x));
-					a1[u] = _mm512_add_ps(a1[u], _mm512_mul_ps(w1, x));
-				}
-		}
-#pragma GCC unroll 8
-		for (u = 0; u < m; u++) {
-			_mm512_mask_storeu_ps(out + d0 + 16 * u, km[u], a0[u]);
-			_mm512_mask_storeu_ps(out + hd + d0 + 16 * u, km[u], a1[u]);
-		}
-	}
-}
-
-static void av4(const float *w, size_t ldw, const float *v, size_t ld, int n, int hd, float *out)
-{
-	av2(w, ldw, v, ld, n, hd, out);
-	av2(w + 2 * ldw, ldw, v, ld, n, hd, out + 2 * (size_t)hd);
-}
-
+/* Attention over a float and over an f16 cache (see avx512_attn.h). */
 #define BN_ATTN4
+#define KV float
+#define KVF(f) f
+#define KV_LOADM(k, p) _mm512_maskz_loadu_ps(k, p)
+#include "avx512_attn.h"
+#define KV uint16_t
+#define KVF(f) f##_f16
+#define KV_LOADM(k, p) ld_f16_mask(p, k)
+#include "avx512_attn.h"
+
 #include "derived.h"
 
 const struct bn_kernels bn_kernels_avx512 = {
@@ -757,8 +602,9 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.f16_f32 = f16_f32,
 	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
+	.attn_av_f16 = attn_av_f16,
+	.attn_qk_f16 = attn_qk_f16,
 };

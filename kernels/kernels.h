@@ -95,10 +95,9 @@ struct bn_kernels {
 	 * r0 and r1 (so splitting rows across threads changes nothing). */
 	void (*gemv_f16)(const uint16_t *w, size_t ld, int r0, int r1,
 			 const float *x, int n, float *y);
-	/* The f16 KV cache: dst[i] = the f16 value src[i] as float, exactly;
-	 * and dst[i] = src[i] rounded to f16, nearest even, overflow to inf,
-	 * NaN to a quiet NaN with the top payload bits (bn_f32_to_f16). */
-	void (*f16_f32)(const uint16_t *src, float *dst, int n);
+	/* The f16 KV cache: dst[i] = src[i] rounded to f16, nearest even,
+	 * overflow to inf, NaN to a quiet NaN with the top payload bits
+	 * (bn_f32_to_f16). */
 	void (*f32_f16)(const float *src, uint16_t *dst, int n);
 	/* Attention for the ng heads of a GQA group (they share one key and
 	 * value head, so each loaded key or value serves all of them).
@@ -117,6 +116,13 @@ struct bn_kernels {
 			float *out, size_t ldo);
 	void (*attn_av)(const float *w, size_t ldw, int ng, const float *v, size_t ld, int n,
 			int hd, float *out);
+	/* The same over an f16 cache: each key or value widens to float
+	 * (exactly) as it is loaded, so the results are those of attn_qk and
+	 * attn_av on the widened cache, bit for bit, in every table. */
+	void (*attn_qk_f16)(const float *q, int ng, const uint16_t *kt, size_t ld, int n, int hd,
+			    float *out, size_t ldo);
+	void (*attn_av_f16)(const float *w, size_t ldw, int ng, const uint16_t *v, size_t ld,
+			    int n, int hd, float *out);
 };
 
 extern const struct bn_kernels bn_kernels_scalar;

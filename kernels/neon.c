@@ -267,62 +267,6 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return vaddvq_f32(vaddq_f32(vaddq_f32(a[0], a[1]), vaddq_f32(a[2], a[3])));
 }
 
-/* Same order as scalar: per j, out += w[j] * v with vmulq + vaddq (never
- * vfmaq); eight q accumulators cover 32 values of d per pass over j. */
-static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
-{
-	int d0, d, j, u;
-
-	for (d0 = 0; d0 + 4 <= hd; d0 += 32) {
-		int m = (hd - d0) / 4 < 8 ? (hd - d0) / 4 : 8;
-		float32x4_t acc[8];
-		for (u = 0; u < 8; u++)
-			acc[u] = vdupq_n_f32(0.0f);
-		for (j = 0; j < n; j++) {
-			const float *vj = v + (size_t)j * ld + d0;
-			for (u = 0; u < m; u++)
-				acc[u] = vaddq_f32(acc[u], vmulq_n_f32(vld1q_f32(vj + 4 * u), w[j]));
-		}
-		for (u = 0; u < m; u++)
-			vst1q_f32(out + d0 + 4 * u, acc[u]);
-	}
-	for (d = hd - hd % 4; d < hd; d++) {
-		float s = 0.0f;
-		for (j = 0; j < n; j++)
-			s = s + w[j] * v[(size_t)j * ld + d];
-		out[d] = s;
-	}
-}
-
-/* Same order as scalar: per d, out += q[d] * k with separate mul and add
- * (vmulq + vaddq, never vfmaq). */
-static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
-{
-	int d, j;
-
-	for (j = 0; j + 16 <= n; j += 16) {
-		float32x4_t a0 = vdupq_n_f32(0), a1 = a0, a2 = a0, a3 = a0;
-		for (d = 0; d < hd; d++) {
-			const float *k = kt + (size_t)d * ld + j;
-			float32x4_t qd = vdupq_n_f32(q[d]);
-			a0 = vaddq_f32(a0, vmulq_f32(qd, vld1q_f32(k)));
-			a1 = vaddq_f32(a1, vmulq_f32(qd, vld1q_f32(k + 4)));
-			a2 = vaddq_f32(a2, vmulq_f32(qd, vld1q_f32(k + 8)));
-			a3 = vaddq_f32(a3, vmulq_f32(qd, vld1q_f32(k + 12)));
-		}
-		vst1q_f32(out + j, a0);
-		vst1q_f32(out + j + 4, a1);
-		vst1q_f32(out + j + 8, a2);
-		vst1q_f32(out + j + 12, a3);
-	}
-	for (; j < n; j++) {
-		float acc = 0.0f;
-		for (d = 0; d < hd; d++)
-			acc = acc + q[d] * kt[(size_t)d * ld + j];
-		out[j] = acc;
-	}
-}
-
 static void scale_i32(float *y, int n, float inv, float sc)
 {
 	const float32x4_t vi = vdupq_n_f32(inv), vs = vdupq_n_f32(sc);
@@ -361,16 +305,6 @@ static void rmsnorm(float *y, const float *x, const float *w, int n, float eps)
 		y[i] = w[i] * (x[i] * r);
 }
 
-static void f16_f32(const uint16_t *src, float *dst, int n)
-{
-	int i;
-
-	for (i = 0; i + 4 <= n; i += 4)
-		vst1q_f32(dst + i, ld_f16(src + i));
-	for (; i < n; i++)
-		dst[i] = bn_f16_to_f32(src[i]);
-}
-
 static void f32_f16(const float *src, uint16_t *dst, int n)
 {
 	int i;
@@ -380,6 +314,18 @@ static void f32_f16(const float *src, uint16_t *dst, int n)
 	for (; i < n; i++)
 		dst[i] = bn_f32_to_f16(src[i]);
 }
+
+/* Attention over a float and over an f16 cache (see neon_attn.h). */
+#define KV float
+#define KVF(f) f
+#define KV_LOAD(p) vld1q_f32(p)
+#define KV_F(x) (x)
+#include "neon_attn.h"
+#define KV uint16_t
+#define KVF(f) f##_f16
+#define KV_LOAD(p) ld_f16(p)
+#define KV_F(x) bn_f16_to_f32(x)
+#include "neon_attn.h"
 
 #include "derived.h"
 
@@ -396,8 +342,9 @@ const struct bn_kernels bn_kernels_neon = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.f16_f32 = f16_f32,
 	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
+	.attn_av_f16 = attn_av_f16,
+	.attn_qk_f16 = attn_qk_f16,
 };

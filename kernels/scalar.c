@@ -161,14 +161,6 @@ static float dot_q8_0(const uint8_t *w, const float *x, int n)
 	return acc;
 }
 
-static void f16_f32(const uint16_t *src, float *dst, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		dst[i] = bn_f16_to_f32(src[i]);
-}
-
 static void f32_f16(const float *src, uint16_t *dst, int n)
 {
 	int i;
@@ -177,33 +169,14 @@ static void f32_f16(const float *src, uint16_t *dst, int n)
 		dst[i] = bn_f32_to_f16(src[i]);
 }
 
-static void av1(const float *w, const float *v, size_t ld, int n, int hd, float *out)
-{
-	int d, j;
-
-	for (d = 0; d < hd; d++)
-		out[d] = 0.0f;
-	for (j = 0; j < n; j++) {
-		const float *vj = v + (size_t)j * ld;
-		float wj = w[j];
-		for (d = 0; d < hd; d++)
-			out[d] = out[d] + wj * vj[d];
-	}
-}
-
-static void qk1(const float *q, const float *kt, size_t ld, int n, int hd, float *out)
-{
-	int d, j;
-
-	for (j = 0; j < n; j++)
-		out[j] = 0.0f;
-	for (d = 0; d < hd; d++) {
-		const float *k = kt + (size_t)d * ld;
-		float qd = q[d];
-		for (j = 0; j < n; j++)
-			out[j] = out[j] + qd * k[j];
-	}
-}
+#define KV float
+#define KVF(f) f
+#define KV_F(x) (x)
+#include "scalar_attn.h"
+#define KV uint16_t
+#define KVF(f) f##_f16
+#define KV_F(x) bn_f16_to_f32(x)
+#include "scalar_attn.h"
 
 #include "derived.h"
 
@@ -220,8 +193,9 @@ const struct bn_kernels bn_kernels_scalar = {
 	.dot_bf16 = dot_bf16,
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
-	.f16_f32 = f16_f32,
 	.f32_f16 = f32_f16,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
+	.attn_av_f16 = attn_av_f16,
+	.attn_qk_f16 = attn_qk_f16,
 };

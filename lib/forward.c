@@ -27,7 +27,6 @@ struct bn_state {
 	void *vc;			/* [L][n_kv_heads][n_ctx][head_dim] values (float
 				 * or f16): each head's values stream in order */
 	int kv_f16;			/* cache in f16 (else float) */
-	float *kvs;			/* f16 cache: one layer's keys, then values, as float */
 	float *att;			/* [nth][n_heads / n_kv_heads][n_ctx] scores */
 	float *inv_freq;		/* [head_dim/2] */
 	float *cosv, *sinv;		/* [B][head_dim/2] */
@@ -49,7 +48,6 @@ static size_t state_bytes(const struct bn_config *c, size_t B, size_t n_ctx, siz
 	size_t floats[][3] = {	/* a * b * c floats each */
 		{ B, (size_t)c->dim, 1 }, { nth, w, 1 }, { B, maxout, 2 }, { B, qd, 2 },
 		{ B, (size_t)c->ffn_dim, 2 }, { B, kvd, 2 }, { nth, n_ctx, grp },
-		{ kvsz == 2 ? 2 : 0, n_ctx, kvd },	/* f16 cache: one layer as float */
 		{ B + 1, (size_t)c->head_dim, 1 },
 		{ (size_t)c->dim + (size_t)c->n_vocab, 1, 1 }, { B, 2, 1 },
 		{ B, 1, 1 },		/* xsum (int32) */
@@ -137,8 +135,6 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	kvn = (size_t)c->n_layers * n_ctx * s->kvd;
 	s->kc = zalloc(kvn, kvsz, &bad);
 	s->vc = zalloc(kvn, kvsz, &bad);
-	if (s->kv_f16)
-		s->kvs = zalloc(2 * (size_t)n_ctx * s->kvd, 4, &bad);
 	s->att = zalloc((size_t)s->nth * n_ctx * (size_t)(c->n_heads / c->n_kv_heads), 4, &bad);
 	s->inv_freq = zalloc((size_t)c->head_dim / 2, 4, &bad);
 	s->cosv = zalloc(B * c->head_dim / 2, 4, &bad);
@@ -161,7 +157,7 @@ void bn_state_free(struct bn_state *s)
 	if (!s)
 		return;
 	free(s->x); free(s->xn); free(s->xq); free(s->xs); free(s->xsum);
-	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc); free(s->kvs);
+	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc);
 	free(s->att); free(s->inv_freq); free(s->cosv); free(s->sinv); free(s->hn);
 	free(s->logits); free(s->tok);
 	free(s);
@@ -419,45 +415,23 @@ static void att_unit(void *arg, int i, int ith)
 	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads, g;
 	int t = i % j->T, kvh = i / j->T, p = s->pos + t;
 	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
-	const float *kc = s->kv_f16 ? s->kvs : (const float *)s->kc + lo;	/* see kv_f32_range */
-	const float *vc = s->kv_f16 ? s->kvs + (size_t)s->n_ctx * s->kvd : (const float *)s->vc + lo;
-	size_t vh = (size_t)kvh * s->n_ctx * hd;	/* the head's values */
+	size_t kh = lo + (size_t)kvh * hd * s->n_ctx;	/* the head's keys and values */
 	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = (float)pow(hd, -0.5);
 
-	s->k->attn_qk(s->q + h0, grp, kc + (size_t)kvh * hd * s->n_ctx, (size_t)s->n_ctx, p + 1,
-		      hd, att, (size_t)s->n_ctx);
+	if (s->kv_f16)
+		s->k->attn_qk_f16(s->q + h0, grp, (const uint16_t *)s->kc + kh, (size_t)s->n_ctx,
+				  p + 1, hd, att, (size_t)s->n_ctx);
+	else
+		s->k->attn_qk(s->q + h0, grp, (const float *)s->kc + kh, (size_t)s->n_ctx, p + 1,
+			      hd, att, (size_t)s->n_ctx);
 	for (g = 0; g < grp; g++)
 		softmax_row(att + (size_t)g * s->n_ctx, p + 1, scale);
-	s->k->attn_av(att, (size_t)s->n_ctx, grp, vc + vh, (size_t)hd, p + 1, hd, s->ao + h0);
-}
-
-/* f16 cache: layer j->layer's keys and values of positions [0, pos + T)
- * as float into s->kvs (same layout as the float cache), exactly; units
- * are the kvd key rows, then blocks of KV_BLOCK positions of each head's
- * values. */
-#define KV_BLOCK 64
-static void kv_f32_range(void *arg, int u0, int u1, int ith)
-{
-	struct att_job *j = arg;
-	struct bn_state *s = j->s;
-	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, kvd = (size_t)s->kvd;
-	size_t hd = (size_t)s->m->cfg.head_dim, nblk = ((size_t)(s->pos + j->T) + KV_BLOCK - 1) / KV_BLOCK;
-	int n = s->pos + j->T;
-
-	(void)ith;
-	for (; u0 < u1; u0++) {
-		size_t u = (size_t)u0, h, b, o;
-		if (u < kvd) {
-			s->k->f16_f32((const uint16_t *)s->kc + lo + u * s->n_ctx,
-				      s->kvs + u * s->n_ctx, n);
-			continue;
-		}
-		h = (u - kvd) / nblk;
-		b = (u - kvd) % nblk * KV_BLOCK;
-		o = (h * s->n_ctx + b) * hd;
-		s->k->f16_f32((const uint16_t *)s->vc + lo + o, s->kvs + s->n_ctx * kvd + o,
-			      (int)(BN_MIN((size_t)n - b, KV_BLOCK) * hd));
-	}
+	if (s->kv_f16)
+		s->k->attn_av_f16(att, (size_t)s->n_ctx, grp, (const uint16_t *)s->vc + kh,
+				  (size_t)hd, p + 1, hd, s->ao + h0);
+	else
+		s->k->attn_av(att, (size_t)s->n_ctx, grp, (const float *)s->vc + kh, (size_t)hd,
+			      p + 1, hd, s->ao + h0);
 }
 
 static void att_range(void *arg, int i0, int i1, int ith)
@@ -546,9 +520,6 @@ static void layer(struct bn_state *s, int L, int T)
 			rope(kn + h * hd, cs, sn, hd);
 		kv_store(s, L, s->pos + t, kn, s->vb + (size_t)t * s->kvd);
 	}
-	if (s->kv_f16)
-		bn_pool_run_ranges(s->pool, kv_f32_range, &aj, s->kvd + c->n_kv_heads *
-				   ((s->pos + T + KV_BLOCK - 1) / KV_BLOCK));
 	bn_pool_run_ranges(s->pool, att_range, &aj, T * c->n_kv_heads);
 	norm_quant(s, s->ao, NULL, s->qd, l->attn_sub_norm, s->qd, T);
 	linear(s, &l->o, s->y, T);

@@ -21,6 +21,7 @@ K=$("$B/bin/bn-bench" --version | sed 's/.*kernels: \(.*\))/\1/')
 CMD1="bn-bench -m bn-2b4t-f16.gguf -p 128 -n 32 -t 1,2 -r $REPS --kernels all --plot docs/roofline.svg"
 CMD2="bn-bench -m bn-2b4t-q8_0.gguf -p 128 -n 32 -t 1,2 -r $REPS --kernels $K"
 CMD3="bn-bench -m bn-2b4t-f16.gguf -p 0 -n 32 -d 4000 -t 1,2 -r 3 --kernels $K"
+CMD4="$CMD3 --cache-type f16"
 echo "bench: $CMD1" >&2
 "$B/bin/bn-bench" -m "$F16" -p 128 -n 32 -t 1,2 -r "$REPS" --kernels all \
 	--plot docs/roofline.svg -o jsonl > "$TMP/f16.jsonl"
@@ -28,13 +29,17 @@ echo "bench: $CMD2" >&2
 "$B/bin/bn-bench" -m "$Q8" -p 128 -n 32 -t 1,2 -r "$REPS" --kernels "$K" -o jsonl > "$TMP/q8.jsonl"
 echo "bench: $CMD3" >&2
 "$B/bin/bn-bench" -m "$F16" -p 0 -n 32 -d 4000 -t 1,2 -r 3 --kernels "$K" -o jsonl > "$TMP/deep.jsonl"
+echo "bench: $CMD4" >&2
+"$B/bin/bn-bench" -m "$F16" -p 0 -n 32 -d 4000 -t 1,2 -r 3 --kernels "$K" --cache-type f16 \
+	-o jsonl > "$TMP/deep16.jsonl"
 
-python3 - "$TMP" "$K" "$OUT" "$CMD1" "$CMD2" "$CMD3" <<'EOF'
+python3 - "$TMP" "$K" "$OUT" "$CMD1" "$CMD2" "$CMD3" "$CMD4" <<'EOF'
 import json, subprocess, sys
-tmp, k, out, cmd1, cmd2, cmd3 = sys.argv[1:7]
+tmp, k, out, cmd1, cmd2, cmd3, cmd4 = sys.argv[1:8]
 recs = [json.loads(l) for l in open(tmp + "/f16.jsonl")]
 q8 = [json.loads(l) for l in open(tmp + "/q8.jsonl")]
 deep = [json.loads(l) for l in open(tmp + "/deep.jsonl")]
+deep16 = [json.loads(l) for l in open(tmp + "/deep16.jsonl")]
 lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
 keep = ("Architecture", "Model name", "CPU(s)", "Thread(s) per core", "L1d cache", "L2 cache",
         "L3 cache", "Hypervisor vendor", "Flags")
@@ -96,7 +101,7 @@ with open(out, "w") as f:
       "figure is set against the read bandwidth bn-bench measured minutes apart in\n"
       "the same process), not absolute figures across runs.\n\n")
     w("## Machine\n\n```\n" + "\n".join(mach) + "\n```\n\n")
-    w("## Commands\n\n```\n" + cmd1 + "\n" + cmd2 + "\n" + cmd3 + "\n```\n\n")
+    w("## Commands\n\n```\n" + cmd1 + "\n" + cmd2 + "\n" + cmd3 + "\n" + cmd4 + "\n```\n\n")
     w("## Comparison (tokens/s, 2B4T shape, llama-bench -p 128 -n 32)\n\n")
     w("Other engines: figures from issue 7, measured earlier on this machine type;\n"
       "bn: this run.\n\n")
@@ -136,6 +141,10 @@ with open(out, "w") as f:
     w("Attention reads the whole key and value cache at every step (f32 cache:\n"
       "614 MB per token at this depth, counted in the roofline's bytes).\n\n")
     w(tables(deep))
+    w("\n## Decode after 4000 tokens, f16 head, f16 cache\n\n")
+    w("The same with `--cache-type f16`: the attention kernels read the f16 cache\n"
+      "directly (307 MB per token at this depth).\n\n")
+    w(tables(deep16))
     w("\n## Kernel tables compared (every table this CPU runs)\n\n")
     w("| kernels | kernel | shape | threads | GB/s | Gop/s |\n|---|---|---|---:|---:|---:|\n")
     for r in recs:

@@ -528,32 +528,6 @@ static void test_dots(const struct bn_kernels *k)
 		free(hw);
 	}
 
-	/* f16_f32: every f16 value converts exactly (NaN stays NaN), any n,
-	 * nothing written past n */
-	{
-		static uint16_t hv[65536 + 3];
-		static float f0[65536 + 3];
-		static const int cn[] = { 0, 1, 7, 8, 15, 17, 65536 };
-		int bad_cv = 0, ci;
-
-		for (i = 0; i < 65536 + 3; i++)
-			hv[i] = (uint16_t)i;
-		for (ci = 0; ci < (int)(sizeof(cn) / sizeof(cn[0])); ci++) {
-			int n = cn[ci];
-			for (i = 0; i < 65536 + 3; i++)
-				f0[i] = -3.0f;
-			k->f16_f32(hv, f0, n);
-			for (i = 0; i < n; i++) {
-				float r = bn_f16_to_f32(hv[i]);
-				bad_cv += isnan(r) ? !isnan(f0[i]) : memcmp(&r, &f0[i], 4) != 0;
-			}
-			for (i = n; i < 65536 + 3; i++)
-				bad_cv += f0[i] != -3.0f;
-		}
-		CHECK(bad_cv == 0, "%s: f16_f32 exact for all 65536 values, nothing written past n",
-		      k->name);
-	}
-
 	/* f32_f16: as bn_f32_to_f16 (nearest even, inf, NaN) on a sweep of
 	 * every 4093rd bit pattern plus the rounding edges, any n */
 	{
@@ -580,82 +554,6 @@ static void test_dots(const struct bn_kernels *k)
 		      k->name);
 	}
 
-	/* attn_av: bit-identical to scalar (same order, no FMA) for any group
-	 * size ng, and equal to ng single calls; nothing written past hd */
-	{
-		static const int hds[] = { 1, 7, 8, 15, 16, 31, 32, 64, 100, 128, 131, 200 };
-		static const int ns[] = { 0, 1, 5, 33 }, ngs[] = { 1, 3, 4, 5, 8 };
-		int bad_av = 0, hi, ni, gi, g;
-		size_t ld = 211, ldw = 37;
-		float *wv = xmalloc(sizeof(float) * 8 * 37), *vv = xmalloc(sizeof(float) * 33 * 211);
-		float *o0 = xmalloc(sizeof(float) * 8 * 210), *o1 = xmalloc(sizeof(float) * 8 * 210);
-
-		for (i = 0; i < 8 * 37; i++)
-			wv[i] = (float)(rnd() % 1000) / 997.0f;
-		for (i = 0; i < 33 * 211; i++)
-			vv[i] = ((float)(rnd() % 20001) - 10000.0f) / 3001.0f;
-		for (hi = 0; hi < (int)(sizeof(hds) / sizeof(hds[0])); hi++)
-			for (ni = 0; ni < (int)(sizeof(ns) / sizeof(ns[0])); ni++)
-				for (gi = 0; gi < (int)(sizeof(ngs) / sizeof(ngs[0])); gi++) {
-					int hd = hds[hi], ng = ngs[gi];
-					for (i = 0; i < 8 * 210; i++)
-						o0[i] = o1[i] = -7.0f;
-					for (g = 0; g < ng; g++)	/* one at a time */
-						bn_kernels_scalar.attn_av(wv + g * ldw, ldw, 1, vv, ld, ns[ni], hd,
-									  o0 + (size_t)g * hd);
-					k->attn_av(wv, ldw, ng, vv, ld, ns[ni], hd, o1);
-					bad_av += memcmp(o0, o1, sizeof(float) * 8 * 210) != 0;
-					for (i = ng * hd; i < 8 * 210; i++)
-						bad_av += o1[i] != -7.0f;
-				}
-		CHECK(bad_av == 0, "%s: attn_av bit-identical to scalar for groups of 1-8, "
-		      "nothing written past ng*hd", k->name);
-		free(wv);
-		free(vv);
-		free(o0);
-		free(o1);
-	}
-
-	/* attn_qk: bit-identical to scalar (same summation order) for any n
-	 * and group size, and equal to single calls; nothing written past n */
-	{
-		static const int qn[] = { 1, 7, 16, 31, 32, 33, 64, 65, 100, 129 };
-		static const int qh[] = { 2, 16, 64, 128 }, ngs[] = { 1, 3, 4, 5, 8 };
-		int bad_qk = 0, hi, gi, g;
-		size_t ld = 160, ldo = 170;
-		float *kt = xmalloc(sizeof(float) * 128 * ld), *o0 = xmalloc(sizeof(float) * 8 * ldo);
-		float *o1 = xmalloc(sizeof(float) * 8 * ldo), *qv = xmalloc(sizeof(float) * 8 * 128);
-
-		for (i = 0; i < (int)(128 * ld); i++)
-			kt[i] = a[i % 140] * (1.0f + (float)(i % 7) * 0.1f);
-		for (i = 0; i < 8 * 128; i++)
-			qv[i] = b[i % 140] * (1.0f + (float)(i / 128) * 0.25f);
-		for (hi = 0; hi < 4; hi++)
-			for (c = 0; c < sizeof(qn) / sizeof(qn[0]); c++)
-				for (gi = 0; gi < (int)(sizeof(ngs) / sizeof(ngs[0])); gi++) {
-					int n = qn[c], hd = qh[hi], ng = ngs[gi], jj;
-					for (i = 0; i < (int)(8 * ldo); i++)
-						o0[i] = o1[i] = NAN;
-					for (g = 0; g < ng; g++)
-						bn_kernels_scalar.attn_qk(qv + g * hd, 1, kt, ld, n, hd,
-									  o0 + g * ldo, ldo);
-					k->attn_qk(qv, ng, kt, ld, n, hd, o1, ldo);
-					for (g = 0; g < ng; g++) {
-						bad_qk += memcmp(o0 + g * ldo, o1 + g * ldo,
-								 sizeof(float) * (size_t)n) != 0;
-						for (jj = n; jj < (int)ldo; jj++)
-							bad_qk += !isnan(o1[g * ldo + jj]);
-					}
-					for (i = ng * (int)ldo; i < (int)(8 * ldo); i++)
-						bad_qk += !isnan(o1[i]);
-				}
-		CHECK(bad_qk == 0, "%s: attn_qk bit-identical to scalar for groups of 1-8, "
-		      "nothing written past n", k->name);
-		free(kt);
-		free(o0);
-		free(o1);
-		free(qv);
-	}
 	free(a);
 	free(b);
 	free(wf);
@@ -663,6 +561,140 @@ static void test_dots(const struct bn_kernels *k)
 	free(bf);
 	free(q8);
 	free(wq);
+}
+
+/* n f16 values of random floats in [-lim, lim), and the same as float */
+static void fill_kv(uint16_t *h, float *f, size_t n, float lim)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h[i] = bn_f32_to_f16(frnd() * lim);
+		f[i] = bn_f16_to_f32(h[i]);
+	}
+}
+
+/* attn_av and attn_av_f16: bit-identical to scalar attn_av one row at a
+ * time (same order, no FMA) for any group size ng, on the same values
+ * stored as float and as f16; nothing written past ng*hd. */
+static void test_attn_av(const struct bn_kernels *k)
+{
+	static const int hds[] = { 1, 7, 8, 15, 16, 31, 32, 64, 100, 128, 131, 200 };
+	static const int ns[] = { 0, 1, 5, 33 }, ngs[] = { 1, 3, 4, 5, 8 };
+	int bad = 0, bad16 = 0, hi, ni, gi, g, i;
+	size_t ld = 211, ldw = 37, no = 8 * 210;
+	float *wv = xmalloc(sizeof(float) * 8 * ldw), *vv = xmalloc(sizeof(float) * 33 * ld);
+	uint16_t *vh = xmalloc(2 * 33 * ld);
+	float *o0 = xmalloc(sizeof(float) * no), *o1 = xmalloc(sizeof(float) * no);
+	float *o2 = xmalloc(sizeof(float) * no);
+
+	for (i = 0; i < (int)(8 * ldw); i++)
+		wv[i] = (float)(rnd() % 1000) / 997.0f;
+	fill_kv(vh, vv, 33 * ld, 3.3f);
+	for (hi = 0; hi < (int)BN_LEN(hds); hi++)
+		for (ni = 0; ni < (int)BN_LEN(ns); ni++)
+			for (gi = 0; gi < (int)BN_LEN(ngs); gi++) {
+				int hd = hds[hi], ng = ngs[gi];
+				for (i = 0; i < (int)no; i++)
+					o0[i] = o1[i] = o2[i] = -7.0f;
+				for (g = 0; g < ng; g++)	/* one at a time */
+					bn_kernels_scalar.attn_av(wv + g * ldw, ldw, 1, vv, ld, ns[ni], hd,
+								  o0 + (size_t)g * hd);
+				k->attn_av(wv, ldw, ng, vv, ld, ns[ni], hd, o1);
+				k->attn_av_f16(wv, ldw, ng, vh, ld, ns[ni], hd, o2);
+				bad += memcmp(o0, o1, sizeof(float) * no) != 0;
+				bad16 += memcmp(o0, o2, sizeof(float) * no) != 0;
+				for (i = ng * hd; i < (int)no; i++)
+					bad += o1[i] != -7.0f, bad16 += o2[i] != -7.0f;
+			}
+	CHECK(bad == 0, "%s: attn_av bit-identical to scalar for groups of 1-8, "
+	      "nothing written past ng*hd", k->name);
+	CHECK(bad16 == 0, "%s: attn_av_f16 bit-identical to scalar attn_av on the widened "
+	      "values, nothing written past ng*hd", k->name);
+	free(wv);
+	free(vv);
+	free(vh);
+	free(o0);
+	free(o1);
+	free(o2);
+}
+
+/* attn_qk and attn_qk_f16: bit-identical to scalar attn_qk one query at a
+ * time (same summation order) for any n and group size, keys stored as
+ * float and as f16; nothing written past n. */
+static void test_attn_qk(const struct bn_kernels *k)
+{
+	static const int qn[] = { 1, 7, 16, 31, 32, 33, 64, 65, 100, 129 };
+	static const int qh[] = { 2, 16, 64, 128 }, ngs[] = { 1, 3, 4, 5, 8 };
+	int bad = 0, bad16 = 0, hi, gi, c, g, i;
+	size_t ld = 160, ldo = 170;
+	float *kt = xmalloc(sizeof(float) * 128 * ld), *o0 = xmalloc(sizeof(float) * 8 * ldo);
+	float *o1 = xmalloc(sizeof(float) * 8 * ldo), *o2 = xmalloc(sizeof(float) * 8 * ldo);
+	float *qv = xmalloc(sizeof(float) * 8 * 128);
+	uint16_t *kh = xmalloc(2 * 128 * ld);
+
+	fill_kv(kh, kt, 128 * ld, 4.0f);
+	for (i = 0; i < 8 * 128; i++)
+		qv[i] = frnd() * (1.0f + (float)(i / 128) * 0.25f);
+	for (hi = 0; hi < (int)BN_LEN(qh); hi++)
+		for (c = 0; c < (int)BN_LEN(qn); c++)
+			for (gi = 0; gi < (int)BN_LEN(ngs); gi++) {
+				int n = qn[c], hd = qh[hi], ng = ngs[gi], jj;
+				for (i = 0; i < (int)(8 * ldo); i++)
+					o0[i] = o1[i] = o2[i] = NAN;
+				for (g = 0; g < ng; g++)
+					bn_kernels_scalar.attn_qk(qv + g * hd, 1, kt, ld, n, hd,
+								  o0 + g * ldo, ldo);
+				k->attn_qk(qv, ng, kt, ld, n, hd, o1, ldo);
+				k->attn_qk_f16(qv, ng, kh, ld, n, hd, o2, ldo);
+				for (g = 0; g < ng; g++) {
+					bad += memcmp(o0 + g * ldo, o1 + g * ldo, sizeof(float) * (size_t)n) != 0;
+					bad16 += memcmp(o0 + g * ldo, o2 + g * ldo, sizeof(float) * (size_t)n) != 0;
+					for (jj = n; jj < (int)ldo; jj++)
+						bad += !isnan(o1[g * ldo + jj]), bad16 += !isnan(o2[g * ldo + jj]);
+				}
+				for (i = ng * (int)ldo; i < (int)(8 * ldo); i++)
+					bad += !isnan(o1[i]), bad16 += !isnan(o2[i]);
+			}
+	CHECK(bad == 0, "%s: attn_qk bit-identical to scalar for groups of 1-8, "
+	      "nothing written past n", k->name);
+	CHECK(bad16 == 0, "%s: attn_qk_f16 bit-identical to scalar attn_qk on the widened "
+	      "keys, nothing written past n", k->name);
+	free(kt);
+	free(kh);
+	free(o0);
+	free(o1);
+	free(o2);
+	free(qv);
+}
+
+/* attn_qk_f16 with hd = 1 and a query of 1 is 0 + 1 * key: every one of
+ * the 65536 f16 values widens exactly (NaN stays NaN), alone and in a
+ * group of four. */
+static void test_attn_f16_values(const struct bn_kernels *k)
+{
+	enum { N = 65536 };
+	static const float q[4] = { 1.0f, 1.0f, 1.0f, 1.0f };
+	static uint16_t kh[N];
+	static float o[4 * (N + 16)];
+	int bad = 0, ng, g, i;
+
+	for (i = 0; i < N; i++)
+		kh[i] = (uint16_t)i;
+	for (ng = 1; ng <= 4; ng += 3) {
+		for (i = 0; i < 4 * (N + 16); i++)
+			o[i] = -3.0f;
+		k->attn_qk_f16(q, ng, kh, N, N, 1, o, N + 16);
+		for (g = 0; g < ng; g++)
+			for (i = 0; i < N + 16; i++) {
+				float r = 0.0f + bn_f16_to_f32(kh[i % N]), y = o[g * (N + 16) + i];
+				if (i >= N)
+					bad += y != -3.0f;
+				else
+					bad += isnan(r) ? !isnan(y) : memcmp(&r, &y, 4) != 0;
+			}
+	}
+	CHECK(bad == 0, "%s: attn_qk_f16 widens all 65536 f16 values exactly", k->name);
 }
 
 int main(void)
@@ -680,7 +712,8 @@ int main(void)
 	for (i = 0; i < nk; i++) {
 		const struct bn_kernels *k = ks[i];
 		CHECK(k->gemv_t2 && k->gemm_t2 && k->sum_i8 && k->scale_i32 && k->rmsnorm && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
-		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->f16_f32 && k->f32_f16 && k->attn_av && k->attn_qk,
+		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->f32_f16 && k->attn_av && k->attn_qk &&
+		      k->attn_av_f16 && k->attn_qk_f16,
 		      "%s: every function present", k->name);
 	}
 	test_pack();
@@ -693,6 +726,9 @@ int main(void)
 		test_gemm(ks[i]);
 		test_quant(ks[i]);
 		test_dots(ks[i]);
+		test_attn_av(ks[i]);
+		test_attn_qk(ks[i]);
+		test_attn_f16_values(ks[i]);
 	}
 	return unit_done();
 }
