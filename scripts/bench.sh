@@ -9,7 +9,7 @@ B=${1:-build}
 DIR=${BN_BENCH_DIR:-/tmp}
 F16=$DIR/bn-2b4t-f16.gguf
 Q8=$DIR/bn-2b4t-q8_0.gguf
-REPS=${BN_BENCH_REPS:-5}
+REPS=${BN_BENCH_REPS:-7}
 OUT=docs/performance.md
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -33,9 +33,9 @@ echo "bench: $CMD4" >&2
 "$B/bin/bn-bench" -m "$F16" -p 0 -n 32 -d 4000 -t 1,2 -r 3 --kernels "$K" --cache-type f16 \
 	-o jsonl > "$TMP/deep16.jsonl"
 
-python3 - "$TMP" "$K" "$OUT" "$CMD1" "$CMD2" "$CMD3" "$CMD4" <<'EOF'
-import json, subprocess, sys
-tmp, k, out, cmd1, cmd2, cmd3, cmd4 = sys.argv[1:8]
+python3 - "$TMP" "$K" "$OUT" "$CMD1" "$CMD2" "$CMD3" "$CMD4" "$REPS" <<'EOF'
+import json, statistics, subprocess, sys
+tmp, k, out, cmd1, cmd2, cmd3, cmd4, reps = sys.argv[1:9]
 recs = [json.loads(l) for l in open(tmp + "/f16.jsonl")]
 q8 = [json.loads(l) for l in open(tmp + "/q8.jsonl")]
 deep = [json.loads(l) for l in open(tmp + "/deep.jsonl")]
@@ -56,7 +56,7 @@ def tests(rs):
 def ts(rs, nt, kind):
     for r in tests(rs):
         if r["n_threads"] == nt and r["n_prompt" if kind == "pp" else "n_gen"]:
-            return r["avg_ts"]
+            return statistics.median(r["samples_ts"])
     return 0
 def mb(x):
     return "%.0f MB" % (x / 1e6)
@@ -103,19 +103,22 @@ with open(out, "w") as f:
     w("## Machine\n\n```\n" + "\n".join(mach) + "\n```\n\n")
     w("## Commands\n\n```\n" + cmd1 + "\n" + cmd2 + "\n" + cmd3 + "\n" + cmd4 + "\n```\n\n")
     w("## Comparison (tokens/s, 2B4T shape, llama-bench -p 128 -n 32)\n\n")
-    w("Other engines: figures from issue 7, measured earlier on this machine type;\n"
-      "bn: this run.\n\n")
+    w("Medians of the samples, as in issue 7 (other engines: its figures, medians of\n"
+      "6-9 samples measured earlier on this machine type; bn: this run, %s samples\n"
+      "per test).  bn-bench's own tables below give avg ± stddev and every sample,\n"
+      "as llama-bench does.\n\n" % reps)
     w("| engine | weights | embedding/head | threads | pp128 t/s | tg32 t/s |\n|---|---|---|---:|---:|---:|\n")
     for nt in (2, 1):
         w("| **bn (%s)** | T2 | f16 | %d | **%.1f** | **%.1f** |\n" % (k, nt, ts(recs, nt, "pp"), ts(recs, nt, "tg")))
         w("| **bn (%s)** | T2 | q8_0 | %d | **%.1f** | **%.1f** |\n" % (k, nt, ts(q8, nt, "pp"), ts(q8, nt, "tg")))
     for r in rows:
         w("| %s | %s | %s | %d | %s | %s |\n" % r)
-    w("\n## Against the targets of issue 7\n\n| target | goal | this run | met |\n|---|---|---|---|\n")
+    w("\n## Against the targets of issue 7\n\nMedians as above; a decode fraction is the median t/s over the roofline\n"
+      "t/s of the same run.\n\n| target | goal | this run | met |\n|---|---|---|---|\n")
     def roof(rs, nt):
         for r in rs:
             if "roofline_fraction" in r and r["n_threads"] == nt:
-                return 100 * r["roofline_fraction"]
+                return 100 * ts(rs, nt, "tg") / r["roofline_ts"]
         return 0
     def rss_ok(rs):
         return all(r["peak_rss"] <= r["model_size"] + r["kv_bytes"] + 100e6 for r in tests(rs))
