@@ -11,6 +11,9 @@
  * key rows (hd streams, too many for the hardware prefetchers) are
  * prefetched into L2 QK_AHEAD positions ahead, value rows into L1 AV_AHEAD
  * positions ahead (as in avx512_attn.h). */
+
+#include "attn_tail.h"
+
 #ifndef QK_AHEAD
 #define QK_AHEAD 128
 #define AV_AHEAD 32
@@ -26,7 +29,7 @@
  * eight ymm accumulators cover 64 values of d per pass over j. */
 static void KVF(av1)(const float *w, const KV *v, size_t ld, int n, int hd, float *out)
 {
-	int d0, d, j, u;
+	int d0, j, u;
 
 	for (d0 = 0; d0 + 8 <= hd; d0 += 64) {
 		int m = (hd - d0) / 8 < 8 ? (hd - d0) / 8 : 8;
@@ -47,12 +50,7 @@ static void KVF(av1)(const float *w, const KV *v, size_t ld, int n, int hd, floa
 		for (u = 0; u < m; u++)
 			_mm256_storeu_ps(out + d0 + 8 * u, acc[u]);
 	}
-	for (d = hd - hd % 8; d < hd; d++) {
-		float s = 0.0f;
-		for (j = 0; j < n; j++)
-			s = s + w[j] * KV_F(v[(size_t)j * ld + d]);
-		out[d] = s;
-	}
+	KVF(av_tail)(w, v, ld, n, hd - hd % 8, hd, out);
 }
 
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
@@ -76,12 +74,7 @@ static void KVF(qk1)(const float *q, const KV *kt, size_t ld, int n, int hd, flo
 		_mm256_storeu_ps(out + j + 16, a2);
 		_mm256_storeu_ps(out + j + 24, a3);
 	}
-	for (; j < n; j++) {
-		float acc = 0.0f;
-		for (d = 0; d < hd; d++)
-			acc = acc + q[d] * KV_F(kt[(size_t)d * ld + j]);
-		out[j] = acc;
-	}
+	KVF(qk_tail)(q, kt, ld, j, n, hd, out);
 }
 
 /* Four queries against the same keys: 32 positions per pass, 16 ymm

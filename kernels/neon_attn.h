@@ -7,11 +7,14 @@
  * An f16 element widens to float exactly, so both types give the same bits
  * for the same values. */
 
+#include "attn_tail.h"
+
+
 /* Same order as scalar: per j, out += w[j] * v with vmulq + vaddq (never
  * vfmaq); eight q accumulators cover 32 values of d per pass over j. */
 static void KVF(av1)(const float *w, const KV *v, size_t ld, int n, int hd, float *out)
 {
-	int d0, d, j, u;
+	int d0, j, u;
 
 	for (d0 = 0; d0 + 4 <= hd; d0 += 32) {
 		int m = (hd - d0) / 4 < 8 ? (hd - d0) / 4 : 8;
@@ -26,12 +29,7 @@ static void KVF(av1)(const float *w, const KV *v, size_t ld, int n, int hd, floa
 		for (u = 0; u < m; u++)
 			vst1q_f32(out + d0 + 4 * u, acc[u]);
 	}
-	for (d = hd - hd % 4; d < hd; d++) {
-		float s = 0.0f;
-		for (j = 0; j < n; j++)
-			s = s + w[j] * KV_F(v[(size_t)j * ld + d]);
-		out[d] = s;
-	}
+	KVF(av_tail)(w, v, ld, n, hd - hd % 4, hd, out);
 }
 
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add
@@ -55,12 +53,7 @@ static void KVF(qk1)(const float *q, const KV *kt, size_t ld, int n, int hd, flo
 		vst1q_f32(out + j + 8, a2);
 		vst1q_f32(out + j + 12, a3);
 	}
-	for (; j < n; j++) {
-		float acc = 0.0f;
-		for (d = 0; d < hd; d++)
-			acc = acc + q[d] * KV_F(kt[(size_t)d * ld + j]);
-		out[j] = acc;
-	}
+	KVF(qk_tail)(q, kt, ld, j, n, hd, out);
 }
 
 #include "attn_group.h"
