@@ -63,11 +63,11 @@ int bn_bench_read_bw(struct bn_pool *pool, size_t bytes, int reps, double *bw,
 /* One kernel measurement. */
 struct bn_kbench {
 	char kernels[16];		/* table name */
-	char kernel[16];		/* gemv_t2, gemm_t2, gemv_f16, dot_q8_0 */
-	char shape[32];			/* "6912x2560", "128x6912x2560" */
+	char kernel[16];		/* gemv_t2, gemm_t2, gemv_f16, dot_q8_0, attn, attn_f16 */
+	char shape[32];			/* "6912x2560", "128x6912x2560", "4x4096x128" */
 	int n_threads;
 	double seconds;			/* best per call */
-	double bytes;			/* weight bytes streamed per call */
+	double bytes;			/* weight (or cache) bytes streamed per call */
 	double ops;			/* 2 per multiply-add */
 };
 

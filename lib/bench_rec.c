@@ -8,7 +8,8 @@
 #include "gguf.h"
 
 static const char *S_TEST = "";
-static const char *S_KERN = "Kernels (weights streamed from memory; gemm_t2: one matrix, T tokens)";
+static const char *S_KERN = "Kernels (weights or KV cache streamed from memory; gemm_t2: one matrix, "
+	"T tokens; attn: GQA group x positions x head_dim)";
 static const char *S_BW = "Read bandwidth (STREAM-style sum over a 512 MB buffer)";
 static const char *S_ROOF = "Decode against the memory roofline";
 

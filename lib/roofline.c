@@ -2,10 +2,10 @@
  * assembled from its measurements (bench.h).
  *
  * Log-log axes: x = operational intensity (operations per byte of weights
- * streamed), y = operations per second.  Each bandwidth ceiling is the line
- * y = bw * x, each compute ceiling a horizontal line; the roof drawn is the
- * lowest compute ceiling joined to the highest bandwidth.  Points are
- * labelled; decades are gridded. */
+ * or KV cache streamed), y = operations per second.  Each bandwidth ceiling
+ * is the line y = bw * x, each compute ceiling a horizontal line; the roof
+ * drawn is the lowest compute ceiling joined to the highest bandwidth.
+ * Points are labelled; decades are gridded. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,7 +119,7 @@ int bn_roofline_svg(FILE *fp, const char *title, const struct bn_roof_line *line
 	fprintf(fp, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
 		"stroke=\"black\"/>\n", ML, MT, W - ML - MR, H - MT - MB);
 	text(fp, (ML + W - MR) / 2.0, H - 25, "middle", 14,
-	     "operational intensity (operations per byte of weights, log scale)");
+	     "operational intensity (operations per byte streamed: weights or KV cache, log scale)");
 	fprintf(fp, "<text x=\"20\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"14\" "
 		"transform=\"rotate(-90 20 %.1f)\">operations per second (log scale)</text>\n",
 		(MT + H - MB) / 2.0, (MT + H - MB) / 2.0);

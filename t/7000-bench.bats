@@ -80,9 +80,16 @@ recs = [json.loads(l) for l in sys.argv[1].splitlines()]
 kern = [r for r in recs if "kernel" in r]
 names = {r["kernels"] for r in kern}
 assert "scalar" in names, names
-for k in ("gemv_t2", "gemm_t2", "gemv_f16", "dot_q8_0"):
+for k in ("gemv_t2", "gemm_t2", "gemv_f16", "dot_q8_0", "attn", "attn_f16"):
     assert any(r["kernel"] == k for r in kern), k
 assert all(r["gbps"] > 0 and r["gops"] > 0 for r in kern)
+# attention: 4 ops per group member, position and d over 2 x 4 (f32) or
+# 2 x 2 (f16) bytes of key and value per position and d
+for r in kern:
+    if r["kernel"].startswith("attn"):
+        g = int(r["shape"].split("x")[0])
+        want = g / 2 if r["kernel"] == "attn" else g
+        assert abs(r["gops"] / r["gbps"] - want) < 0.01 * want, r
 assert any("read_bw_threads" in r and r["read_gbps"] > 0 for r in recs)
 roof = [r for r in recs if "roofline_fraction" in r]
 assert len(roof) == 1 and roof[0]["roofline_fraction"] > 0, roof
@@ -100,6 +107,8 @@ EOF
 	assert_output --partial "$k,gemm_t2,4x6912x2560,1,"
 	assert_output --partial "$k,gemv_f16,128256x2560,1,"
 	assert_output --partial "$k,dot_q8_0,128256x2560,1,"
+	assert_output --partial "$k,attn,4x4096x128,1,"
+	assert_output --partial "$k,attn_f16,4x4096x128,1,"
 }
 
 @test "--plot writes a valid SVG roofline" {
