@@ -111,7 +111,11 @@ static void fill(uint8_t *p, size_t n, int kind, size_t row_bytes)
 			memcpy(p + i, p, BN_MIN(pat, n - i));
 		return;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; kind == 4 && i + 4 <= n; i += 4) {	/* floats, no tiny ones */
+		float f = (float)(rnd() % 2001) / 1000.0f - 1.0f;
+		memcpy(p + i, &f, 4);
+	}
+	for (i = kind == 4 ? n : 0; i < n; i++) {
 		uint32_t v = rnd();
 		if (kind <= 1)
 			p[i] = (uint8_t)(v % 3 | (v >> 8) % 3 << 2 | (v >> 16) % 3 << 4 | (v >> 24) % 3 << 6);
@@ -119,8 +123,6 @@ static void fill(uint8_t *p, size_t n, int kind, size_t row_bytes)
 			p[i] = (uint8_t)v;
 		if ((kind == 2 || kind == 5) && (i & 1))
 			p[i] &= 0x3b;	/* exponent below 15: |x| < 1 */
-		if (kind == 4 && i % 4 == 3)
-			p[i] &= 0xbe;	/* exponent below 127: |x| < 1 */
 	}
 	if (kind == 3)
 		for (i = 0; i + 1 < n; i += 34) {
