@@ -405,9 +405,10 @@ static float quant_i8(const float *x, int n, int npad, int8_t *q)
 
 /* ---- float dots: 4 x 16 lanes per step, masked tail ---- */
 
+/* The first left lanes (none for left <= 0, all for left >= 16). */
 INLINE __mmask16 tailmask(int left)
 {
-	return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+	return left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
 }
 
 INLINE __m512 ld_f16_mask(const uint16_t *p, __mmask16 k)

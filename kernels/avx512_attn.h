@@ -30,7 +30,7 @@ static void KVF(av1)(const float *w, const KV *v, size_t ld, int n, int hd, floa
 		__mmask16 km[8];
 #pragma GCC unroll 8
 		for (u = 0; u < 8; u++) {
-			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
+			km[u] = tailmask(hd - d0 - 16 * u);
 			acc[u] = _mm512_setzero_ps();
 		}
 		for (j = 0; j < n; j++) {
@@ -53,16 +53,14 @@ static void KVF(av1)(const float *w, const KV *v, size_t ld, int n, int hd, floa
 /* Same order as scalar: per d, out += q[d] * k with separate mul and add. */
 static void KVF(qk1)(const float *q, const KV *kt, size_t ld, int n, int hd, float *out)
 {
-	int d, j;
+	int d, j, u;
 
 	for (j = 0; j < n; j += 64) {
-		int m = n - j < 64 ? n - j : 64, u;
 		__m512 acc[4];
 		__mmask16 km[4];
 #pragma GCC unroll 8
 		for (u = 0; u < 4; u++) {
-			int r = m - 16 * u;
-			km[u] = r >= 16 ? 0xffff : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
+			km[u] = tailmask(n - j - 16 * u);
 			acc[u] = _mm512_setzero_ps();
 		}
 		for (d = 0; d < hd; d++) {
@@ -93,7 +91,7 @@ static void KVF(qk4)(const float *q, const KV *kt, size_t ld, int n, int hd, flo
 		__mmask16 km[4];
 #pragma GCC unroll 8
 		for (u = 0; u < 4; u++) {
-			km[u] = n - j - 16 * u > 0 ? tailmask(n - j - 16 * u) : 0;
+			km[u] = tailmask(n - j - 16 * u);
 #pragma GCC unroll 8
 			for (g = 0; g < 4; g++)
 				acc[g][u] = _mm512_setzero_ps();
@@ -137,7 +135,7 @@ static void KVF(av2)(const float *w, size_t ldw, const KV *v, size_t ld, int n, 
 		__mmask16 km[8];
 #pragma GCC unroll 8
 		for (u = 0; u < 8; u++) {
-			km[u] = hd - d0 - 16 * u > 0 ? tailmask(hd - d0 - 16 * u) : 0;
+			km[u] = tailmask(hd - d0 - 16 * u);
 			a0[u] = a1[u] = _mm512_setzero_ps();
 		}
 		for (j = 0; j < n; j++) {
