@@ -19,7 +19,7 @@
 void bn_convert_opts_default(struct bn_convert_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->embd_type = BN_TYPE_F16;
+	o->embd_type = BN_EMBD_AUTO;
 }
 
 /* The seven projections of a layer: HF module, GGUF name, shape kinds. */
@@ -72,6 +72,41 @@ static const char *jstr(const cJSON *root, const char *key)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, key));
 }
 
+/* A special-token id outside the vocabulary: transformers only warns
+ * (BitNetConfig's defaults 128000/128001 stay in configs of small
+ * vocabularies), so bn drops it with a warning.  1 if v is such an id. */
+static int id_outside(struct hf_ckpt *h, double v, const char *key, const char *file)
+{
+	char msg[640];
+
+	if (v >= 0 && v < h->cfg.n_vocab)
+		return 0;
+	if (h->opts->warn) {
+		snprintf(msg, sizeof(msg), "%s: warning: %s %.0f is outside the vocabulary of %d; "
+			 "ignored", file, key, v, h->cfg.n_vocab);
+		h->opts->warn(h->opts->warn_ctx, msg);
+	}
+	return 1;
+}
+
+/* bos_token_id: an integer; absent gives def, null gives def_null. */
+static int get_bos(struct hf_ckpt *h, const cJSON *r, int def, int def_null, const char *file,
+		   struct bn_errbuf *eb)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(r, "bos_token_id");
+
+	if (!j || cJSON_IsNull(j)) {
+		h->cfg.bos = j ? def_null : def;
+		return BN_OK;
+	}
+	if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) ||
+	    fabs(j->valuedouble) > 1e15)
+		return bn_fail(eb, BN_EFORMAT, "%s: 'bos_token_id' is not an integer", file);
+	h->cfg.bos = id_outside(h, j->valuedouble, "bos_token_id", file) ? -1
+									  : (int)j->valuedouble;
+	return BN_OK;
+}
+
 /* eos_token_id: an integer or a list of integers. */
 static int add_stops(struct hf_ckpt *h, const cJSON *j, const char *file, struct bn_errbuf *eb)
 {
@@ -83,9 +118,11 @@ static int add_stops(struct hf_ckpt *h, const cJSON *j, const char *file, struct
 		return bn_fail(eb, BN_EFORMAT, "%s: eos_token_id is not an id or a list", file);
 	for (e = cJSON_IsArray(j) ? j->child : j; e; e = cJSON_IsArray(j) ? e->next : NULL) {
 		int id, k, dup = 0;
-		if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= h->cfg.n_vocab ||
-		    e->valuedouble != floor(e->valuedouble))
-			return bn_fail(eb, BN_EFORMAT, "%s: eos_token_id out of range", file);
+		if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) ||
+		    fabs(e->valuedouble) > 1e15)
+			return bn_fail(eb, BN_EFORMAT, "%s: eos_token_id holds a non-integer", file);
+		if (id_outside(h, e->valuedouble, "eos_token_id", file))
+			continue;
 		id = (int)e->valuedouble;
 		for (k = 0; k < h->cfg.n_stop; k++)
 			dup |= h->cfg.stop[k] == id;
@@ -232,11 +269,8 @@ static int parse_rope(struct bn_config *c, const cJSON *r, const char *file, str
 static int parse_ids(struct hf_ckpt *h, const cJSON *r, const char *file, struct bn_errbuf *eb)
 {
 	struct bn_config *c = &h->cfg;
-	int bos;
 
-	BN_TRY(jint(r, "bos_token_id", absent(r, "bos_token_id") && c->n_vocab > 128000 ? 128000 : -2,
-		    -2, c->n_vocab - 1, &bos, file, eb));
-	c->bos = bos < 0 ? -1 : bos;
+	BN_TRY(get_bos(h, r, c->n_vocab > 128000 ? 128000 : -1, -1, file, eb));
 	if (absent(r, "eos_token_id")) {
 		if (c->n_vocab > 128001)
 			c->stop[c->n_stop++] = 128001;
@@ -296,17 +330,13 @@ static int read_meta(struct hf_ckpt *h, const char *dir, struct bn_errbuf *eb)
 	snprintf(file, sizeof(file), "%s/generation_config.json", dir);
 	BN_TRY(read_json(dir, "generation_config.json", 0, &gen, NULL, eb));
 	if (gen) {
-		int bos;
 		const cJSON *eos = cJSON_GetObjectItemCaseSensitive(gen, "eos_token_id");
 		/* generation_config's eos list replaces config.json's, as in generate() */
 		if (eos && !cJSON_IsNull(eos))
 			h->cfg.n_stop = 0;
 		rc = add_stops(h, eos, file, eb);
 		if (rc >= 0)
-			rc = jint(gen, "bos_token_id", h->cfg.bos < 0 ? -2 : h->cfg.bos, -2,
-				  h->cfg.n_vocab - 1, &bos, file, eb);
-		if (rc >= 0)
-			h->cfg.bos = bos < 0 ? -1 : bos;
+			rc = get_bos(h, gen, h->cfg.bos, h->cfg.bos, file, eb);
 		cJSON_Delete(gen);
 		BN_TRY(rc);
 	}
@@ -540,12 +570,40 @@ out:
 	return rc;
 }
 
+/* type, or the next of f16, bf16, f32 that holds every value of t exactly
+ * (non-finite values are refused later). */
+static uint32_t exact_type(const struct bn_st_tensor *t, uint32_t type)
+{
+	uint64_t i;
+
+	if (!t || t->dtype == BN_ST_F16 || !is_float(t->dtype))
+		return type;
+	for (i = 0; i < t->numel && type != BN_TYPE_F32; i++) {
+		float v = bn_st_getf(t, i);
+		if (type == BN_TYPE_F16 && bn_f16_to_f32(bn_f32_to_f16(v)) != v)
+			type = BN_TYPE_BF16;
+		if (type == BN_TYPE_BF16 && bn_bf16_to_f32(bn_f32_to_bf16(v)) != v)
+			type = BN_TYPE_F32;
+	}
+	return type;
+}
+
+static uint32_t embd_type(struct hf_ckpt *h)
+{
+	uint32_t et = h->opts->embd_type;
+
+	if (et != BN_EMBD_AUTO)
+		return et;
+	et = exact_type(bn_st_find(&h->st, "model.embed_tokens.weight"), BN_TYPE_F16);
+	return h->cfg.tied ? et : exact_type(bn_st_find(&h->st, "lm_head.weight"), et);
+}
+
 static int write_tensors(struct hf_ckpt *h, struct bn_gguf_writer *w, FILE *fp,
 			 struct bn_errbuf *eb)
 {
 	const struct bn_config *c = &h->cfg;
 	int ti = 0, l, p, total = 3 + c->n_layers * 18 - c->tied, qd = c->n_heads * c->head_dim;
-	uint32_t et = h->opts->embd_type;
+	uint32_t et = h->et;
 	char name[160];
 	static const char *const hfnorm[4] = { "input_layernorm", "post_attention_layernorm",
 					       "self_attn.attn_sub_norm", "mlp.ffn_sub_norm" };
@@ -601,7 +659,7 @@ int bn_convert_hf(const char *dir, const struct bn_convert_opts *o, FILE *fp,
 	name = name && name[1] ? name + 1 : dir;
 	if ((rc = bn_convert_meta(w, &h.cfg, name, h.tok_text, strlen(h.tok_text),
 				  h.chat_template)) < 0 ||
-	    (rc = bn_convert_declare(w, &h.cfg, o->embd_type)) < 0) {
+	    (rc = bn_convert_declare(w, &h.cfg, h.et = embd_type(&h))) < 0) {
 		rc = bn_fail(eb, rc, "%s: cannot describe the model (%s)", dir, bn_strerror(rc));
 		goto out;
 	}

@@ -17,7 +17,7 @@
 #include "bn.h"
 
 struct bn_convert_opts {
-	uint32_t embd_type;	/* BN_TYPE_F16 (default), BF16, F32, Q8_0 */
+	uint32_t embd_type;	/* BN_EMBD_AUTO (default), BN_TYPE_F16, BF16, F32, Q8_0 */
 	/* progress callback: tensors done / total, bytes written; may be NULL */
 	void (*progress)(void *ctx, int done, int total, uint64_t bytes);
 	void *progress_ctx;
@@ -25,6 +25,11 @@ struct bn_convert_opts {
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
 };
+
+/* The default embedding type: the first of f16, bf16, f32 that holds every
+ * value of the checkpoint's embedding (and untied head) exactly; f16 for
+ * synthetic models. */
+#define BN_EMBD_AUTO 0xffffffffu
 
 void bn_convert_opts_default(struct bn_convert_opts *o);
 /* Convert dir into a GGUF stream on fp. */

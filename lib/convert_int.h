@@ -19,6 +19,7 @@ struct hf_ckpt {
 	char *tok_text;
 	char *chat_template;
 	struct bn_st st;
+	uint32_t et;			/* embedding/head type written */
 };
 
 /* Unpack an HF packed U8 tensor [out/4, in] into W[out][in] in {-1,0,1}. */

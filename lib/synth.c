@@ -163,6 +163,7 @@ int bn_convert_synthetic(const char *shape, uint64_t seed, const struct bn_conve
 	struct bn_config c;
 	struct bn_gguf_writer *w = NULL;
 	char *tok = NULL, name[64];
+	uint32_t et = o->embd_type == BN_EMBD_AUTO ? BN_TYPE_F16 : o->embd_type;
 	size_t i;
 	int rc;
 
@@ -194,9 +195,9 @@ int bn_convert_synthetic(const char *shape, uint64_t seed, const struct bn_conve
 		goto out;
 	}
 	if ((rc = bn_convert_meta(w, &c, name, tok, strlen(tok), NULL)) < 0 ||
-	    (rc = bn_convert_declare(w, &c, o->embd_type)) < 0 ||
+	    (rc = bn_convert_declare(w, &c, et)) < 0 ||
 	    (rc = bn_gguf_write_header(w, fp)) < 0 ||
-	    (rc = write_synth(w, fp, &c, o->embd_type, seed, o)) < 0) {
+	    (rc = write_synth(w, fp, &c, et, seed, o)) < 0) {
 		int e = errno;	/* ENOSPC, EPIPE: kept for the caller */
 		rc = bn_fail(eb, rc, "cannot write the synthetic model: %s",
 			     rc == BN_EIO && e ? strerror(e) : bn_strerror(rc));

@@ -105,6 +105,51 @@ CK="python3 $TOP/t/ckpt.py"
 	[ $(stat -c %s q8_0.gguf) -lt $(stat -c %s f16.gguf) ]
 }
 
+@test "the default embedding type holds every value exactly: f16, else bf16, else f32" {
+	for v in embed-f16-exact embed-f32-bf16 embed-f32; do
+		mkdir $v && $CK variant "$TINY" $v/tiny-a $v
+		bn-convert -q $v/tiny-a -o $v.gguf
+	done
+	bn-convert -q "$TINY" -o a.gguf
+	[ "$($CK type embed-f16-exact.gguf token_embd.weight)" = 1 ]
+	[ "$($CK type embed-f32-bf16.gguf token_embd.weight)" = 30 ]
+	[ "$($CK type embed-f32.gguf token_embd.weight)" = 0 ]
+	# tiny-a's bf16 embedding holds a value f16 would round
+	[ "$($CK type a.gguf token_embd.weight)" = 30 ]
+	bn-convert -q -e bf16 "$TINY" -o b.gguf
+	cmp a.gguf b.gguf
+	bn-convert -q -e f32 embed-f32/tiny-a -o f32.gguf
+	cmp embed-f32.gguf f32.gguf
+	# f16 is still there on request, and loses what f32 held
+	bn-convert -q -e f16 embed-f32/tiny-a -o f16.gguf
+	echo "4096 770 299 78 859" | bn-infer -m f32.gguf --ids -n 0 --logits > f32.bin
+	echo "4096 770 299 78 859" | bn-infer -m f16.gguf --ids -n 0 --logits > f16.bin
+	! cmp -s f32.bin f16.bin
+}
+
+@test "special-token ids outside the vocabulary are ignored with a warning, as transformers does" {
+	mkdir s && $CK variant "$TINY" s/tiny-a big-special-ids
+	run --separate-stderr bn-convert s/tiny-a -o s.gguf
+	assert_success
+	[[ "$stderr" == *"config.json: warning: bos_token_id 128000 is outside the vocabulary of 4101; ignored"* ]]
+	[[ "$stderr" == *"generation_config.json: warning: eos_token_id 128009 is outside the vocabulary of 4101; ignored"* ]]
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 5 ]
+	# the in-range stop id stays; no BOS; the logits are tiny-a's
+	python3 - s.gguf <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+p = b.index(b"bn.stop_token_ids") + len(b"bn.stop_token_ids")
+assert struct.unpack_from("<IIQi", b, p) == (9, 5, 1, 4097)
+assert b"tokenizer.ggml.bos_token_id" not in b
+PY
+	echo "4096 770 299" | bn-infer -m s.gguf --ids -n 0 --logits > s.bin
+	echo "4096 770 299" | bn-infer -m "$TINY" --ids -n 0 --logits > t.bin
+	cmp s.bin t.bin
+	run bn-convert -q s/tiny-a -o q.gguf
+	assert_success
+	[ -z "$output" ]
+}
+
 @test "an all-zero ternary tensor is converted with a warning" {
 	mkdir z && $CK variant "$TINY" z/tiny-a zero-mlp
 	run --separate-stderr bn-convert z/tiny-a -o z.gguf

@@ -54,14 +54,14 @@ check_case() {
 @test "malformed cfg-alloc-before-check: bn-convert" { check_case cfg-alloc-before-check; }
 @test "malformed cfg-array: bn-convert" { check_case cfg-array; }
 @test "malformed cfg-bitlinear-zero-scale: bn-convert" { check_case cfg-bitlinear-zero-scale; }
-@test "malformed cfg-bos-vocab: bn-convert" { check_case cfg-bos-vocab; }
+@test "malformed cfg-bos-fraction: bn-convert" { check_case cfg-bos-fraction; }
 @test "malformed cfg-deep-nesting: bn-convert" { check_case cfg-deep-nesting; }
 @test "malformed cfg-dims-huge: bn-convert" { check_case cfg-dims-huge; }
 @test "malformed cfg-duplicate-key: bn-convert" { check_case cfg-duplicate-key; }
 @test "malformed cfg-empty: bn-convert" { check_case cfg-empty; }
-@test "malformed cfg-eos-negative: bn-convert" { check_case cfg-eos-negative; }
+@test "malformed cfg-eos-fraction: bn-convert" { check_case cfg-eos-fraction; }
+@test "malformed cfg-eos-huge: bn-convert" { check_case cfg-eos-huge; }
 @test "malformed cfg-eos-string: bn-convert" { check_case cfg-eos-string; }
-@test "malformed cfg-eos-vocab: bn-convert" { check_case cfg-eos-vocab; }
 @test "malformed cfg-eps-negative: bn-convert" { check_case cfg-eps-negative; }
 @test "malformed cfg-head-dim-odd: bn-convert" { check_case cfg-head-dim-odd; }
 @test "malformed cfg-heads-group: bn-convert" { check_case cfg-heads-group; }
@@ -88,7 +88,7 @@ check_case() {
 @test "malformed cfg-vocab-negative: bn-convert" { check_case cfg-vocab-negative; }
 @test "malformed cfg-vocab-string: bn-convert" { check_case cfg-vocab-string; }
 @test "malformed cfg-vocab-zero: bn-convert" { check_case cfg-vocab-zero; }
-@test "malformed gen-eos-vocab: bn-convert" { check_case gen-eos-vocab; }
+@test "malformed gen-eos-fraction: bn-convert" { check_case gen-eos-fraction; }
 @test "malformed gen-not-json: bn-convert" { check_case gen-not-json; }
 @test "malformed gguf-align-npot: modelcheck" { check_case gguf-align-npot; }
 @test "malformed gguf-align-type: modelcheck" { check_case gguf-align-type; }

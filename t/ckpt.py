@@ -6,9 +6,11 @@ logits frames, compare logits with the reference.
                                      master-bf16, zero-mlp, rope-params, untied,
                                      dense-offline, dense-offline-scaled, rope-both,
                                      rope-legacy-default, keep-lm-head, no-kv-heads,
-                                     null-kv-heads
+                                     null-kv-heads, embed-f16-exact, embed-f32,
+                                     embed-f32-bf16, big-special-ids, short-context
   ckpt.py tensor MODEL.gguf NAME     print sha256 of a tensor's bytes
   ckpt.py scale MODEL.gguf NAME      print a f32 [1] tensor as %.9g
+  ckpt.py type MODEL.gguf NAME       print a tensor's ggml type number
   ckpt.py cmp-logits FRAMES REF CASE TOL   FRAMES: f32 frames of every position
   ckpt.py frames FRAMES              print rec pos argmax per frame
 """
@@ -56,6 +58,25 @@ def bf16(x):
 
 def bf16_to_f(b):
     return struct.unpack("<f", struct.pack("<I", struct.unpack("<H", b)[0] << 16))[0]
+
+
+def f16_exact(x):
+    try:
+        return struct.unpack("<e", struct.pack("<e", x))[0] == x
+    except OverflowError:
+        return False
+
+
+def embed_variant(t, kind):
+    dt, shape, b = t["model.embed_tokens.weight"]
+    vals = [bf16_to_f(b[i:i + 2]) for i in range(0, len(b), 2)]
+    if kind == "embed-f16-exact":       # BF16, every value also exact in f16
+        t["model.embed_tokens.weight"] = (dt, shape, b"".join(
+            bf16(x if f16_exact(x) else 0.0) for x in vals))
+        return
+    if kind == "embed-f32":             # F32 values that no 16-bit type holds
+        vals = [x * (1 + 2.0 ** -20) for x in vals]
+    t["model.embed_tokens.weight"] = ("F32", shape, struct.pack("<%df" % len(vals), *vals))
 
 
 def unpack(b, rows4, cols):
@@ -136,6 +157,15 @@ def variant(src, dst, kind):
         t[k] = (dt, shape, bytes([0x55]) * len(b))
     elif kind == "rope-params":
         cfg["rope_parameters"] = {"rope_theta": cfg.pop("rope_theta"), "rope_type": "default"}
+    elif kind in ("embed-f16-exact", "embed-f32", "embed-f32-bf16"):
+        embed_variant(t, kind)
+    elif kind == "big-special-ids":
+        # BitNetConfig's defaults left in a small vocabulary's files
+        cfg["bos_token_id"], cfg["eos_token_id"] = 128000, 128001
+        json.dump({"bos_token_id": 128000, "eos_token_id": [128001, 4097, 128009]},
+                  open(os.path.join(dst, "generation_config.json"), "w"))
+    elif kind == "short-context":
+        cfg["max_position_embeddings"] = 4
     elif kind == "untied":
         cfg["tie_word_embeddings"] = False
         t["lm_head.weight"] = t["model.embed_tokens.weight"]
@@ -210,6 +240,8 @@ def main():
     elif a[0] == "tensor":
         t = gguf_tensors(a[1])[a[2]]
         print(hashlib.sha256(t[2]).hexdigest())
+    elif a[0] == "type":
+        print(gguf_tensors(a[1])[a[2]][1])
     elif a[0] == "scale":
         print("%.9g" % struct.unpack_from("<f", gguf_tensors(a[1])[a[2]][2])[0])
     elif a[0] == "cmp-logits":

@@ -389,10 +389,10 @@ def cases(src, out):
                      ('cfg-model-type', {'model_type': 'llama'}),
                      ('cfg-newline-in-string', {'model_type': 'bit\nnet\x1b[31m'}),
                      ('cfg-act', {'hidden_act': 'silu'}),
-                     ('cfg-eos-vocab', {'eos_token_id': VOCAB}),
-                     ('cfg-eos-negative', {'eos_token_id': [257, -1]}),
+                     ('cfg-eos-fraction', {'eos_token_id': [257, 1.5]}),
+                     ('cfg-eos-huge', {'eos_token_id': 1e300}),
                      ('cfg-eos-string', {'eos_token_id': 'eos'}),
-                     ('cfg-bos-vocab', {'bos_token_id': 1000}),
+                     ('cfg-bos-fraction', {'bos_token_id': 0.5}),
                      ('cfg-quant-method', {'quantization_config': {'quant_method': 'gptq'}}),
                      ('cfg-rope-scaling', {'rope_scaling': {'rope_type': 'yarn', 'factor': 4}}),
                      ('cfg-rope-legacy-type', {'rope_parameters': {'type': 'linear', 'factor': 4.0,
@@ -438,8 +438,8 @@ def cases(src, out):
     sparse(os.path.join(out, 'st-huge-header', 'model.safetensors'),
            struct.pack('<Q', 100000001) + b'{"a":', 100000001 + 8)
     # generation_config.json, tokenizer files
-    ck('gen-eos-vocab')
-    write(os.path.join(out, 'gen-eos-vocab', 'generation_config.json'), '{"eos_token_id":[257,9999]}')
+    ck('gen-eos-fraction')
+    write(os.path.join(out, 'gen-eos-fraction', 'generation_config.json'), '{"eos_token_id":[257,2.5]}')
     ck('gen-not-json')
     write(os.path.join(out, 'gen-not-json', 'generation_config.json'), '{"eos_token_id":')
     ck('tok-missing', tok=False)
