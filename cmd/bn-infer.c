@@ -252,6 +252,9 @@ int main(int argc, char **argv)
 	if ((rc = bn_infer_init(&r, &o, of.fp, &eb)) < 0 ||
 	    (A.b.chat && (rc = bn_infer_chat_init(&r, A.tmpl, &builtin, &eb)) < 0))
 		fail(rc, &eb);
+	if (bn_state_ctx(r.st) > r.m.cfg.ctx_max && !A.quiet)
+		warn("warning: context %d exceeds the model's training context %d",
+		     bn_state_ctx(r.st), r.m.cfg.ctx_max);
 	if (r.m.repacked && !A.quiet)
 		warn("note: '%s' is converted in memory at every start; 'bn-convert' it once", o.model);
 	if (A.ppl) {

@@ -93,8 +93,10 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	*out = NULL;
 	if (kv_type != BN_TYPE_F32 && kv_type != BN_TYPE_F16)
 		return bn_fail(eb, BN_EINVAL, "KV cache type must be f32 or f16");
-	if (n_ctx < 1 || n_ctx > c->ctx_max)
-		return bn_fail(eb, BN_ERANGE, "context size %d is outside 1..%d", n_ctx, c->ctx_max);
+	/* RoPE is computed for any position, as the reference does: the
+	 * training context (c->ctx_max) is not a limit, memory is */
+	if (n_ctx < 1 || n_ctx > BN_CTX_LIMIT)
+		return bn_fail(eb, BN_ERANGE, "context size %d is outside 1..%d", n_ctx, BN_CTX_LIMIT);
 	if (n_batch < 1)
 		n_batch = 1;
 	if (!(s = calloc(1, sizeof(*s))))

@@ -74,9 +74,6 @@ int bn_infer_init(struct bn_infer *r, const struct bn_infer_opts *o, FILE *out,
 			       "model's vocabulary of %d", o->model, bn_tokenizer_n_vocab(r->tok),
 			       r->m.cfg.n_vocab);
 	ctx = o->n_ctx > 0 ? o->n_ctx : BN_MIN(r->m.cfg.ctx_max, 4096);
-	if (ctx > r->m.cfg.ctx_max)
-		return bn_fail(eb, BN_ERANGE, "context size %d exceeds the model's %d", ctx,
-			       r->m.cfg.ctx_max);
 	memcpy(r->stop, r->m.cfg.stop, (size_t)r->m.cfg.n_stop * sizeof(*r->stop));
 	r->n_stop = r->n_stop_model = r->m.cfg.n_stop;
 	if (r->tok) {

@@ -29,9 +29,11 @@
 
 #define BN_ARCH "bitnet-b1.58"
 #define BN_MAX_STOP 16
+#define BN_CTX_LIMIT (1 << 24)	/* positions; ctx_max is the training context */
 
 struct bn_config {
-	int n_vocab, dim, n_layers, n_heads, n_kv_heads, head_dim, ffn_dim, ctx_max;
+	int n_vocab, dim, n_layers, n_heads, n_kv_heads, head_dim, ffn_dim;
+	int ctx_max;			/* training context: a default, not a limit */
 	float rope_theta, norm_eps;
 	int tied;
 	int32_t bos;			/* -1 if none */

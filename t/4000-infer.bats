@@ -51,6 +51,22 @@ PY
 	done < "$FIX/tiny-a.ids"
 }
 
+@test "the training context is a default, not a limit: -c beyond it works, with a warning" {
+	mkdir s && python3 "$TOP/t/ckpt.py" variant "$TINY" s/tiny-a short-context
+	bn-convert -q s/tiny-a -o s.gguf
+	ids=$(head -1 "$FIX/tiny-a.ids")
+	# max_position_embeddings 4: the default context holds 4 tokens
+	run -1 --separate-stderr bn-infer -m s.gguf --ids -n 0 <<< "$ids"
+	[[ "$stderr" == *"does not fit the context of 4"* ]]
+	run --separate-stderr bn-infer -m s.gguf -c 64 --ids -n 0 --logits --all-logits -o f.bin <<< "$ids"
+	assert_success
+	[ "$stderr" = "bn-infer: warning: context 64 exceeds the model's training context 4" ]
+	python3 "$TOP/t/ckpt.py" cmp-logits f.bin "$TINY/reference-logits.safetensors" 0 1e-3
+	run bn-infer -q -m s.gguf -c 64 --ids -n 0 <<< "$ids"
+	assert_success
+	[ -z "$output" ]
+}
+
 @test "-t 1 and -t 2 give identical logits" {
 	bn-infer -m "$DEMO" -t 1 --ids -n 4 --temp 0 --logits --all-logits -f "$FIX/demo-greedy.ids" > t1.bin
 	bn-infer -m "$DEMO" -t 2 --ids -n 4 --temp 0 --logits --all-logits -f "$FIX/demo-greedy.ids" > t2.bin
