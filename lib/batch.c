@@ -39,6 +39,23 @@ static char *make_key(const char *id_json, uint64_t index)
 	return k;
 }
 
+/* The id as JSON text: a number as written in the line s (every digit),
+ * anything else as cJSON prints it.  NULL when out of memory. */
+static char *id_text(const cJSON *id, const char *s, size_t n)
+{
+	size_t off, len;
+	char *t;
+
+	if (!cJSON_IsNumber(id) || !bn_json_raw_member(s, n, "id", &off, &len) ||
+	    !bn_json_number_ok(s + off, len))
+		return cJSON_PrintUnformatted(id);
+	if ((t = malloc(len + 1))) {
+		memcpy(t, s + off, len);
+		t[len] = 0;
+	}
+	return t;
+}
+
 /* Keys of the records of a previous output that succeeded. */
 static int load_resume(struct bn_batch *b, const char *path, struct bn_errbuf *eb)
 {
@@ -55,7 +72,7 @@ static int load_resume(struct bn_batch *b, const char *path, struct bn_errbuf *e
 		char *idj = NULL, *k = NULL;
 		if (ok && (id = cJSON_GetObjectItemCaseSensitive(j, "id"))) {
 			want = 1;
-			if ((idj = cJSON_PrintUnformatted(id)))
+			if ((idj = id_text(id, line, n)))
 				k = make_key(idj, 0);
 		} else if (ok && cJSON_IsNumber(ix = cJSON_GetObjectItemCaseSensitive(j, "index")) &&
 			   ix->valuedouble >= 0) {
@@ -188,7 +205,7 @@ static int parse_rec(struct rec *c, const char *line, size_t len, const char *sy
 	if (!cJSON_IsObject(c->j))
 		return bn_fail(eb, BN_EFORMAT, "not a JSON object");
 	if ((id = cJSON_GetObjectItemCaseSensitive(c->j, "id"))) {
-		if (!(c->id_json = cJSON_PrintUnformatted(id)))
+		if (!(c->id_json = id_text(id, line, len)))
 			return bn_fail(eb, BN_ENOMEM, "out of memory");
 		c->stream = (uint32_t)bn_hash_str(cJSON_IsString(id) ? id->valuestring : c->id_json);
 	}

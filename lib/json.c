@@ -125,3 +125,120 @@ cJSON *bn_json_parse(const char *text, size_t len, int flags, const char *name,
 	}
 	return j;
 }
+
+/* ---- raw text of a member (bn_json_raw_member) ---- */
+
+/* White space as cJSON skips it: every byte up to ' '. */
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (unsigned char)s[i] <= ' ')
+		i++;
+	return i;
+}
+
+/* s[i] is the opening quote; the index after the closing one. */
+static size_t skip_str(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n && s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i + 1;
+}
+
+/* The index after the value at s[i]. */
+static size_t skip_val(const char *s, size_t n, size_t i)
+{
+	int depth = 0;
+
+	if (s[i] == '"')
+		return skip_str(s, n, i);
+	if (s[i] != '{' && s[i] != '[') {
+		while (i < n && (unsigned char)s[i] > ' ' && !strchr(",}]", s[i]))
+			i++;
+		return i;
+	}
+	while (i < n) {
+		if (s[i] == '"') {
+			i = skip_str(s, n, i);
+			continue;
+		}
+		if (s[i] == '{' || s[i] == '[')
+			depth++;
+		else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+			return i + 1;
+		i++;
+	}
+	return n;
+}
+
+/* Does the JSON string at s[a..b) (quotes included) decode to key? */
+static int key_is(const char *s, size_t a, size_t b, const char *key)
+{
+	cJSON *k;
+	int eq;
+
+	if (!memchr(s + a, '\\', b - a))
+		return b - a - 2 == strlen(key) && !memcmp(s + a + 1, key, b - a - 2);
+	k = cJSON_ParseWithLength(s + a, b - a);
+	eq = cJSON_IsString(k) && !strcmp(k->valuestring, key);
+	cJSON_Delete(k);
+	return eq;
+}
+
+static size_t digits(const char *s, size_t n, size_t i)
+{
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+int bn_json_number_ok(const char *s, size_t n)
+{
+	size_t i = n && s[0] == '-', j;
+
+	if (i < n && s[i] == '0')
+		i++;
+	else if ((j = digits(s, n, i)) > i)
+		i = j;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		if ((j = digits(s, n, i + 1)) == i + 1)
+			return 0;
+		i = j;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i += i + 1 < n && (s[i + 1] == '+' || s[i + 1] == '-');
+		if ((j = digits(s, n, i + 1)) == i + 1)
+			return 0;
+		i = j;
+	}
+	return i == n;
+}
+
+int bn_json_raw_member(const char *s, size_t n, const char *key, size_t *off, size_t *len)
+{
+	size_t i = skip_ws(s, n, 0), k;
+	int hit;
+
+	if (i >= n || s[i] != '{')
+		return 0;
+	for (i = skip_ws(s, n, i + 1); i < n && s[i] == '"'; i = skip_ws(s, n, i + 1)) {
+		if ((k = skip_str(s, n, i)) > n)
+			return 0;
+		hit = key_is(s, i, k, key);
+		i = skip_ws(s, n, skip_ws(s, n, k) + 1);	/* past ':' */
+		if (i >= n)
+			return 0;
+		k = skip_val(s, n, i);
+		if (hit) {
+			*off = i;
+			*len = k - i;
+			return 1;
+		}
+		i = skip_ws(s, n, k);
+		if (i >= n || s[i] != ',')
+			return 0;
+	}
+	return 0;
+}

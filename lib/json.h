@@ -35,4 +35,11 @@ size_t bn_utf8_check(const char *text, size_t len);
 /* The first duplicate key of any object in the tree, or NULL. */
 const char *bn_json_find_dup(const cJSON *root);
 
+/* The raw text of member key of the object in text s (JSON that parsed):
+ * 1 and its span, or 0 if there is none.  Numbers keep every digit this
+ * way, where cJSON holds a double and prints 15 significant digits. */
+int bn_json_raw_member(const char *s, size_t n, const char *key, size_t *off, size_t *len);
+/* Is s[0..n) a number as RFC 8259 writes them (cJSON also takes 01, +1, .5)? */
+int bn_json_number_ok(const char *s, size_t n);
+
 #endif

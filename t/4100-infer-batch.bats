@@ -122,6 +122,23 @@ for l in sys.stdin:
 	assert_output ""
 }
 
+@test "numeric ids are copied digit for digit, so --resume tells 64-bit ids apart" {
+	cat >big.jsonl <<'EOF'
+{"id":1234567890123456789,"prompt":"a"}
+{"id":1234567890123456790,"prompt":"b"}
+{"\u0069d" : 1e400 ,"prompt":"c"}
+{"meta":{"id":5},"id":-0.5E-3,"prompt":"d"}
+{"id":01,"prompt":"e"}
+EOF
+	bn-infer -m "$DEMO" --jsonl -n 2 --no-timings -f big.jsonl >all
+	cut -d, -f1 all >ids
+	printf '%s\n' '{"id":1234567890123456789' '{"id":1234567890123456790' '{"id":1e400' \
+		'{"id":-0.5E-3' '{"id":1' | diff - ids
+	bn-infer -m "$DEMO" --jsonl -n 2 --no-timings -f big.jsonl --shard 1/2 >part
+	bn-infer -m "$DEMO" --jsonl -n 2 --no-timings -f big.jsonl --resume part >>part
+	sort all >a && sort part >p && cmp a p
+}
+
 @test ".zst input and output; -o writes atomically and leaves nothing on failure" {
 	zstd -q in.jsonl -o in.jsonl.zst
 	bn-infer -m "$DEMO" --jsonl -n 3 --no-timings -f in.jsonl >want
