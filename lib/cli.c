@@ -8,17 +8,37 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "file.h"
 #include "gguf.h"
 #include "kernels.h"
 
 const char *argv0 = "bn";
 
+/* Killed (Ctrl-C, kill, a Slurm time limit, a hangup): remove the temp
+ * files of unfinished outputs, then die of the signal so that the exit
+ * status says so.  Async-signal-safe calls only. */
+static void on_fatal(int sig)
+{
+	bn_out_unlink_tmp();
+	signal(sig, SIG_DFL);
+	raise(sig);	/* delivered when the handler returns */
+}
+
 void cli_init(const char *name)
 {
+	static const int fatal[] = { SIGHUP, SIGINT, SIGTERM };
+	struct sigaction sa = { .sa_handler = on_fatal }, old;
 	const char *s = strrchr(name, '/');
 
 	argv0 = s ? s + 1 : name;
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaddset(&sa.sa_mask, fatal[i]);
+	/* A signal ignored on entry (nohup, a background job) stays ignored. */
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(fatal[i], &sa, NULL);
 }
 
 static void vwarn(const char *fmt, va_list ap)

@@ -12,7 +12,9 @@
 extern const char *argv0;
 
 /* Set argv0, ignore SIGPIPE (writes then fail with EPIPE, handled by
- * cli_check_stdout which exits 0 quietly: `bn-x | head -1` is not an error). */
+ * cli_check_stdout which exits 0 quietly: `bn-x | head -1` is not an error),
+ * and on SIGHUP, SIGINT and SIGTERM remove the temp files of unfinished
+ * outputs (bn_out_unlink_tmp) before dying of the signal. */
 void cli_init(const char *name);
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

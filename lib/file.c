@@ -1,6 +1,7 @@
 /* file.c - whole-file reads, mappings and atomic writes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,39 @@ long long bn_map_huge_bytes(const struct bn_map *m)
 	return kb < 0 ? -1 : kb * 1024;
 }
 
+/* The temp files of the outputs now open, for bn_out_unlink_tmp.  A fixed
+ * table of lock-free pointers, as a signal handler may neither lock nor
+ * allocate; a temp file beyond it is only not removed on a signal. */
+#define NLIVE 8
+static _Atomic(char *) live_tmp[NLIVE];
+
+static void live_add(char *tmp)
+{
+	for (size_t i = 0; i < NLIVE; i++) {
+		char *none = NULL;
+		if (atomic_compare_exchange_strong(&live_tmp[i], &none, tmp))
+			return;
+	}
+}
+
+static void live_drop(char *tmp)
+{
+	for (size_t i = 0; i < NLIVE; i++) {
+		char *p = tmp;
+		if (atomic_compare_exchange_strong(&live_tmp[i], &p, NULL))
+			return;
+	}
+}
+
+void bn_out_unlink_tmp(void)
+{
+	for (size_t i = 0; i < NLIVE; i++) {
+		char *p = atomic_load(&live_tmp[i]);
+		if (p)
+			unlink(p);
+	}
+}
+
 int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb)
 {
 	size_t n = strlen(path);
@@ -186,6 +220,7 @@ int bn_out_open(struct bn_out *o, const char *path, struct bn_errbuf *eb)
 		bn_out_abort(o);
 		return bn_fail(eb, BN_EIO, "cannot create '%s': %s", path, strerror(e));
 	}
+	live_add(o->tmp);
 	fchmod(fd, 0644 & ~0022);
 	if (!(o->buf = malloc(BN_OUT_BLOCK)) || !(o->fp = fdopen(fd, "wb"))) {
 		close(fd);
@@ -242,6 +277,7 @@ int bn_out_commit(struct bn_out *o, struct bn_errbuf *eb)
 		bn_out_abort(o);
 		return rc;
 	}
+	live_drop(o->tmp);	/* the name is the output's now */
 	free(o->tmp);
 	free(o->path);
 	free(o->buf);
@@ -255,8 +291,10 @@ void bn_out_abort(struct bn_out *o)
 		return;
 	if (o->fp && o->fp != stdout)
 		fclose(o->fp);
-	if (o->tmp)
+	if (o->tmp) {
 		unlink(o->tmp);
+		live_drop(o->tmp);
+	}
 	free(o->tmp);
 	free(o->path);
 	free(o->buf);

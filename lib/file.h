@@ -51,6 +51,10 @@ int bn_out_write(struct bn_out *o, const void *p, size_t n, struct bn_errbuf *eb
 int bn_out_commit(struct bn_out *o, struct bn_errbuf *eb);
 /* Drop the temp file (NULL-safe; no-op after commit). */
 void bn_out_abort(struct bn_out *o);
+/* Remove the temp files of all outputs not yet committed or aborted, for a
+ * program's handler of fatal signals (the library installs none): it only
+ * calls unlink, so it is async-signal-safe. */
+void bn_out_unlink_tmp(void);
 
 int bn_write_file_atomic(const char *path, const void *data, size_t len,
 			 struct bn_errbuf *eb);

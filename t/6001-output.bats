@@ -2,7 +2,8 @@
 # Output safety: a full disk (a 256 KiB tmpfs when mount is permitted, else
 # skipped; RLIMIT_FSIZE always) leaves no partial file and exits 1 with one
 # line; an existing output survives a failed run; devices are written in
-# place, never replaced; a closed pipe exits 0 quietly.
+# place, never replaced; a closed pipe exits 0 quietly; a program killed by
+# SIGTERM, SIGINT or SIGHUP removes its temp file and dies of the signal.
 load lib
 bats_require_minimum_version 1.5.0
 
@@ -97,4 +98,57 @@ sys.stdout.buffer.write(b''.join(struct.pack('<4I', 0x474c4e42, 4, i, 0) + struc
 	run --separate-stderr bash -c 'bn-sample --temp 0 fr.bin | head -c1 >/dev/null; exit ${PIPESTATUS[0]}'
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
+}
+
+# Run "$@" (writing $1.tmp.*) in the background with every signal at its
+# default (a background job of a script ignores SIGINT), wait for its temp
+# file, send it signal $SIG and set $status to its exit status.
+kill_midway() {
+	local out=$1 pid i
+	shift
+	env --default-signal "$@" <&0 &
+	pid=$!
+	for i in $(seq 200); do
+		compgen -G "$out.tmp.*" >/dev/null && break
+		sleep .05
+	done
+	ls -A
+	compgen -G "$out.tmp.*" >/dev/null
+	kill -s "$SIG" "$pid"
+	status=0
+	wait "$pid" || status=$?
+}
+
+@test "killed by TERM, INT or HUP: the temp file is removed, the status is 128+signal" {
+	for SIG in TERM INT HUP; do
+		kill_midway big.gguf bn-convert -q --synthetic 7b -o big.gguf
+		echo "$SIG: exit $status"
+		[ "$status" -eq $((128 + $(kill -l "$SIG"))) ]
+		[ -z "$(ls -A)" ]
+	done
+	# a text output: bn-tokenize -o, blocked on an open pipe
+	mkfifo in
+	exec 8<>in
+	SIG=TERM kill_midway o.txt bn-tokenize -m "$DEMO" -o o.txt <in
+	exec 8>&-
+	[ "$status" -eq 143 ]
+	[ "$(ls -A)" = in ]
+}
+
+@test "a signal ignored on entry (nohup) stays ignored" {
+	bash -c 'trap "" HUP; exec bn-convert -q --synthetic 7b -o big.gguf' &
+	pid=$!
+	for i in $(seq 200); do
+		compgen -G "big.gguf.tmp.*" >/dev/null && break
+		sleep .05
+	done
+	kill -HUP "$pid"
+	sleep .2
+	kill -0 "$pid"
+	compgen -G "big.gguf.tmp.*" >/dev/null
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 143 ]
+	[ -z "$(ls -A)" ]
 }
