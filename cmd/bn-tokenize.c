@@ -137,7 +137,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(output, "-"))
 		cli_check_stdout();
-	if ((rc = bn_writer_close(w, &eb)) < 0) {
+	if (ret)
+		bn_writer_abort(w);	/* a failed run creates or replaces no file */
+	else if ((rc = bn_writer_close(w, &eb)) < 0) {
 		if (!strcmp(output, "-"))
 			cli_check_stdout();
 		warn("%s", eb.msg);

@@ -168,6 +168,20 @@ refs_check() {
 	[[ "$stderr" == *"-:1:"* ]]
 }
 
+@test "-o: a failed run creates no file and leaves an existing one as it was" {
+	printf 'a\n' >ok.txt
+	run --separate-stderr bn-tokenize -t "$L3" missing.txt ok.txt -o o.txt
+	assert_failure 1
+	[ -z "$(find . -name 'o.txt*')" ]
+	printf '{"text":"hi"}\nbad\n{"text":"yo"}\n' >in.jsonl
+	echo old >o.jsonl
+	run --separate-stderr bn-tokenize -t "$L3" --jsonl in.jsonl -o o.jsonl
+	assert_failure 1
+	[[ "$stderr" == *"in.jsonl:2:"* ]]
+	[ "$(cat o.jsonl)" = old ]
+	[ "$(find . -name 'o.jsonl*')" = ./o.jsonl ]
+}
+
 @test "usage errors exit 2" {
 	run -2 bn-tokenize
 	run -2 bn-tokenize -t "$L3" -m "$DEMO"
