@@ -105,6 +105,19 @@ refs_check() {
 	cmp in.txt back.txt
 }
 
+@test "the round trip example of bn-tokenize(1) gives the file back" {
+	[ -f "$DEMO" ] || skip "no demo model built"
+	# the example may use a model or a tokenizer.json: give it both
+	cp "$DEMO" model.gguf
+	cp "$DM" tokenizer.json
+	{ cat "$FIX/text/eval.txt"; printf 'a <|begin_of_text|> in the text'; } >in.txt
+	sed -n '/^Round trip of a whole file/,/^\.fi/p' "$TOP/docs/bn-tokenize.1" |
+		sed -n '/^\$ /,/^\.fi/{/^\.fi/d;s/^\$ //;p}' >example.sh
+	cat example.sh
+	grep -q -- '-d > out.txt' example.sh
+	bash -e -o pipefail example.sh
+}
+
 @test ".zst input and output are handled transparently; -o writes a file" {
 	head -50 "$FIX/text/eval.txt" >in.txt
 	zstd -q in.txt -o in.txt.zst
