@@ -1,9 +1,9 @@
 /* bn-tokenize - text to token ids and back, exactly as Hugging Face
  * tokenizers does it (docs/bn-tokenize.1).
  *
- * Each input record (a line by default, a NUL-terminated record with -0,
+ * Each text record (a line by default, a NUL-terminated record with -0,
  * everything with --whole, a JSON object per line with --jsonl) becomes one
- * output line.  The work is in lib/tokrec.c; this file parses options and
+ * line of ids, and with -d each line of ids one text record.  The work is in lib/tokrec.c; this file parses options and
  * walks the operands the way sbase's tools do. */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,7 +25,7 @@ static void usage(FILE *fp)
 		"  -m, --model FILE       the tokenizer stored in a bn model\n"
 		"  -o, --output FILE      write to FILE (compressed if it ends in .zst)\n"
 		"      --jsonl            records are JSON objects: read \"text\", add \"ids\"\n"
-		"  -0, --null             records end in NUL instead of newline\n"
+		"  -0, --null             text records end in NUL instead of newline\n"
 		"      --whole            the whole input is one text\n"
 		"      --bos              start with BOS even if the tokenizer adds none\n"
 		"      --no-bos           no BOS or other post-processing tokens\n"

@@ -255,7 +255,7 @@ static int one(struct bn_tok_ctx *c, const struct bn_tokrec_opts *o, char *rec, 
 	}
 	if (o->jsonl)
 		bn_buf_put(out, S->obj.p + close, S->obj.n - close);
-	/* terminator: decoded text keeps the input's record separator */
+	/* terminator: ids a line each, decoded text that of -0 or of lines */
 	if (o->mode != BN_TR_DECODE || o->delim == '\n' || o->jsonl)
 		bn_buf_putc(out, '\n');
 	else if (o->delim == 0)
@@ -317,6 +317,7 @@ int bn_tokrec_run(const struct bn_tokenizer *t, const struct bn_tokrec_opts *o,
 		  struct bn_reader *r, struct bn_writer *w, int *replaced, struct bn_errbuf *eb)
 {
 	int nth = o->nthreads < 1 ? 1 : o->nthreads, rc = BN_OK, k, eof = 0;
+	int delim = o->mode == BN_TR_DECODE && o->delim == 0 ? '\n' : o->delim;	/* of ids */
 	struct tr_worker *wk = calloc((size_t)nth, sizeof *wk);
 	struct bn_buf arena = { 0 };
 	size_t *off = malloc((BATCH_RECS + 1) * sizeof *off), recno = 0;
@@ -348,7 +349,7 @@ int bn_tokrec_run(const struct bn_tokenizer *t, const struct bn_tokrec_opts *o,
 				eof = 1;
 				break;
 			}
-			if ((rc = bn_reader_record(r, o->delim, &p, &len, eb)) < 0)
+			if ((rc = bn_reader_record(r, delim, &p, &len, eb)) < 0)
 				goto out;
 			if (!rc) {
 				eof = 1;

@@ -1,7 +1,9 @@
 /* tokrec.h - record-by-record tokenizing and detokenizing of text streams:
  * the engine of bn-tokenize, usable by any program.
  *
- * A record is a line, a NUL-terminated record, or the whole input.  In
+ * A text record is a line, a NUL-terminated record, or the whole input; ids
+ * are a line a record, or the whole input (so that a NUL-terminated text
+ * round-trips through a line of ids).  In
  * JSON Lines mode each record is an object: encoding reads "text" and adds
  * "ids" (or "n_tokens", or "ids" and "tokens"), decoding reads "ids" and
  * adds "text"; other members pass through unchanged. */
@@ -19,7 +21,7 @@ struct bn_tokrec_opts {
 	int jsonl;
 	int flags;		/* BN_TOK_* for encoding */
 	int skip_special;	/* decoding: drop special tokens */
-	int delim;		/* input records: '\n', '\0', or -1 (the whole input) */
+	int delim;		/* text records: '\n', '\0', or -1 (the whole input) */
 	int nthreads;		/* >= 1 */
 };
 

@@ -89,12 +89,18 @@ refs_check() {
 	assert_output "Hello world"
 }
 
-@test "-0 reads NUL-separated records" {
+@test "-0: NUL-terminated texts to lines of ids and back" {
 	printf 'a b\0\nc\0' >in
 	run bn-tokenize -t "$L3" -0 in
 	assert_output "$(printf '64 293\n198 66\n')"
-	printf '%s\0' '64 293' '198 66' | bn-tokenize -t "$L3" -0 -d >out
-	printf 'a b\0\nc\0' | cmp - out
+	printf '64 293\n198 66\n' | bn-tokenize -t "$L3" -0 -d >out
+	cmp in out
+	# the round trip of bn-tokenize(1), and with the BOS skipped
+	printf 'a\nb\0c\0\0' >in
+	bn-tokenize -t "$DM" -0 --no-bos in | bn-tokenize -t "$DM" -0 -d >out
+	cmp in out
+	bn-tokenize -t "$DM" -0 in | bn-tokenize -t "$DM" -0 -d --skip-special >out
+	cmp in out
 }
 
 @test "--whole encodes the whole input as one text and -d --whole gives it back" {
