@@ -469,13 +469,14 @@ static int walk(const char *root, const char *rel, struct bn_hub_list *l, int de
 			rc = bn_fail(eb, BN_EIO, "cannot stat '%s': %s", full, strerror(errno));
 		} else if (S_ISDIR(lst.st_mode)) {
 			rc = walk(root, sub, l, depth + 1, eb);
-		} else if (stat(full, &st) < 0 || !S_ISREG(st.st_mode)) {
-			rc = bn_fail(eb, BN_ENOENT, "cached file '%s' is missing its blob "
-				     "(incomplete download?)", full);
 		} else {
-			rc = bn_hub_list_add(l, sub, (uint64_t)st.st_size, NULL, NULL, eb);
+			/* a link without its blob is listed, not cached: only the
+			 * files the caller selects must be complete */
+			int blob = stat(full, &st) == 0 && S_ISREG(st.st_mode);
+			rc = bn_hub_list_add(l, sub, blob ? (uint64_t)st.st_size : 0, NULL,
+					     NULL, eb);
 			if (rc == BN_OK)
-				l->v[l->n - 1].cached = 1;
+				l->v[l->n - 1].cached = blob;
 		}
 		free(sub);
 		free(full);

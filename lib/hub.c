@@ -830,15 +830,18 @@ int bn_hub_plan(struct bn_hub *h, const char *repo, const char *commit,
 {
 	char *dest = bn_hub_dest(h, repo, commit);
 	size_t i;
+	int rc = BN_OK;
 
 	if (!dest)
 		return bn_fail(eb, BN_ENOMEM, "out of memory");
-	for (i = 0; i < l->n; i++) {
+	for (i = 0; i < l->n && rc == BN_OK; i++) {
 		struct bn_hub_file *f = &l->v[i];
 		char *p = NULL;
 		struct stat st;
-		if (h->offline) {
-			f->cached = 1;
+		if (h->offline) {	/* bn_hf_list_snapshot saw which have blobs */
+			if (!f->cached)
+				rc = bn_fail(eb, BN_ENOENT, "cached file '%s/%s' is missing its "
+					     "blob (incomplete download?)", dest, f->path);
 			continue;
 		}
 		if (h->local_dir) {
@@ -854,7 +857,7 @@ int bn_hub_plan(struct bn_hub *h, const char *repo, const char *commit,
 		free(p);
 	}
 	free(dest);
-	return BN_OK;
+	return rc;
 }
 
 /* ==== streaming a file into place ==== */

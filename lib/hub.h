@@ -26,7 +26,8 @@ struct bn_hub_file {
 	uint64_t size;		/* bytes of the real content */
 	char oid[41];		/* git blob SHA-1, "" when unknown */
 	char sha256[65];	/* LFS SHA-256, "" for a regular git file */
-	int cached;		/* already present (set by bn_hub_plan) */
+	int cached;		/* already present (set by bn_hub_plan, or
+				 * bn_hf_list_snapshot offline) */
 };
 
 struct bn_hub_list {
@@ -82,7 +83,8 @@ size_t bn_hub_list_filter(struct bn_hub_list *l, const char *const *inc, size_t 
 int bn_hub_list_add(struct bn_hub_list *l, const char *path, uint64_t size,
 		    const char *oid, const char *sha256, struct bn_errbuf *eb);
 void bn_hub_list_release(struct bn_hub_list *l);	/* NULL-safe */
-/* The files of a cached snapshot (offline mode); dangling links fail. */
+/* The files of a cached snapshot (offline mode); a link without its blob
+ * is listed with cached = 0, and bn_hub_plan fails if it is selected. */
 int bn_hf_list_snapshot(const char *snapdir, struct bn_hub_list *l,
 			struct bn_errbuf *eb);
 
@@ -134,7 +136,8 @@ int bn_hub_resolve(struct bn_hub *h, const char *repo, const char *rev,
  * Every path is checked; an unsafe one fails the whole listing. */
 int bn_hub_list(struct bn_hub *h, const char *repo, const char *commit,
 		struct bn_hub_list *l, struct bn_errbuf *eb);
-/* Mark the files already present (->cached). */
+/* Mark the files already present (->cached); offline, a selected file
+ * without its blob fails. */
 int bn_hub_plan(struct bn_hub *h, const char *repo, const char *commit,
 		struct bn_hub_list *l, struct bn_errbuf *eb);
 /* Download every file not cached, verify it (size, then SHA-256 or git blob

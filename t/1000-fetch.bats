@@ -339,6 +339,26 @@ same_files() {
 	rm "$(repo_dir tiny-a)/blobs/$(sha256 "$TINY/model.safetensors")"
 	run -1 bn-fetch --offline bn/tiny-a
 	assert_output --partial "missing its blob"
+	run -1 bn-fetch --offline --dry-run bn/tiny-a
+	assert_output --partial "model.safetensors' is missing its blob"
+}
+
+@test "offline mode checks only the selected files for their blobs" {
+	start_hub
+	path=$(bn-fetch -q bn/tiny-a)
+	stop_hub
+	rm "$(repo_dir tiny-a)/blobs/$(sha256 "$TINY/model.safetensors")"
+	HF_HUB_OFFLINE=1 run bn-fetch -i config.json bn/tiny-a
+	assert_success
+	assert_output "$path"
+	run bn-fetch --offline -x model.safetensors bn/tiny-a
+	assert_success
+	assert_output "$path"
+	run bn-fetch --offline -n -x model.safetensors bn/tiny-a
+	assert_success
+	refute_output --partial model.safetensors
+	run -1 bn-fetch --offline -i '*.safetensors' bn/tiny-a
+	assert_output --partial "model.safetensors' is missing its blob"
 }
 
 @test "an unreachable Hub falls back to the cache, or fails clearly" {
