@@ -179,6 +179,8 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage_error(optind == argc ? "missing repository id (ORG/NAME)"
 					   : "too many arguments");
+	if (ho.offline && ho.local_dir)	/* offline reads the cache; --local-dir skips it */
+		usage_error("--offline and --local-dir cannot be combined");
 	repo = argv[optind];
 	if (bn_hf_check_repo(repo, &eb) < 0 || bn_hf_check_rev(rev, &eb) < 0)
 		usage_error("%s", eb.msg);

@@ -491,6 +491,9 @@ assert j["dry_run"] is True and all(f["cached"] for f in j["files"])'
 	assert_success
 	[ "$(log_count '"/resolve" in r["path"] or r["server"] == "cdn"')" -eq 0 ]
 	run --separate-stderr bn-fetch --offline --local-dir out bn/nested
+	assert_failure 2
+	[[ "$stderr" == *"--offline and --local-dir cannot be combined"* ]]
+	HF_HUB_OFFLINE=1 run --separate-stderr bn-fetch --local-dir out bn/nested
 	assert_failure 1
 	[[ "$stderr" == *"cannot be combined with --local-dir"* ]]
 }
