@@ -20,6 +20,9 @@ static double t0;
 
 static void usage(FILE *fp)
 {
+	char shapes[128];
+
+	bn_synthetic_list(shapes, sizeof(shapes));
 	fprintf(fp,
 		"Usage: bn-convert [OPTIONS] INPUT -o MODEL.gguf\n"
 		"       bn-convert [OPTIONS] --synthetic SHAPE -o MODEL.gguf\n"
@@ -32,12 +35,12 @@ static void usage(FILE *fp)
 		"  -t, --to FORMAT         output format: bn (default), llama.cpp (TQ2_0),\n"
 		"                          i2_s (bitnet.cpp)\n"
 		"  -e, --embed-type TYPE   embedding/output head type: f16 (default), bf16, f32, q8_0\n"
-		"      --synthetic SHAPE   random ternary weights, no input: 2b4t, 125m, 350m,\n"
-		"                          700m, 1b, 3b8, 7b, tiny\n"
+		"      --synthetic SHAPE   random ternary weights, no input; SHAPE is one of\n"
+		"                          %s\n"
 		"      --seed N            seed for --synthetic (default 1)\n"
 		"  -q, --quiet             no progress or warnings\n"
 		"  -h, --help              show this help and exit\n"
-		"  -V, --version           show the version and exit\n");
+		"  -V, --version           show the version and exit\n", shapes);
 }
 
 static double now(void)
@@ -81,6 +84,16 @@ static int parse_to(const char *s)
 	if (!strcmp(s, "llama.cpp") || !strcmp(s, "tq2_0")) return BN_EXPORT_LLAMACPP;
 	if (!strcmp(s, "i2_s") || !strcmp(s, "bitnet.cpp")) return BN_EXPORT_I2S;
 	usage_error("unknown output format '%s' (bn, llama.cpp, i2_s)", s);
+}
+
+static const char *parse_shape(const char *s)
+{
+	char shapes[128];
+
+	if (bn_synthetic_known(s))
+		return s;
+	bn_synthetic_list(shapes, sizeof(shapes));
+	usage_error("unknown synthetic shape '%s' (%s)", s, shapes);
 }
 
 static int is_dir(const char *path)
@@ -162,7 +175,7 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 't': to = parse_to(optarg); break;
 		case 'e': o.embd_type = parse_type(optarg); break;
-		case 'S': synthetic = optarg; break;
+		case 'S': synthetic = parse_shape(optarg); break;
 		case 's': seed = (unsigned long long)cli_int(optarg, 0, INT64_MAX, "--seed"); break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return close_stdout();

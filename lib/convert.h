@@ -47,5 +47,8 @@ int bn_convert_hf_mem(const char *dir, const struct bn_convert_opts *o, uint8_t 
  * the weights. */
 int bn_convert_synthetic(const char *shape, uint64_t seed, const struct bn_convert_opts *o,
 			 FILE *fp, struct bn_errbuf *eb);
+/* Whether shape names one; the names, ", "-separated, into buf (n bytes). */
+int bn_synthetic_known(const char *shape);
+void bn_synthetic_list(char *buf, size_t n);
 
 #endif

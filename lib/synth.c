@@ -25,6 +25,30 @@ static const struct shape {
 	{ "tiny", 256, 768, 2, 4, 2, 512 },
 };
 
+static const struct shape *find_shape(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < BN_LEN(shapes); i++)
+		if (!strcmp(shapes[i].name, name))
+			return &shapes[i];
+	return NULL;
+}
+
+int bn_synthetic_known(const char *shape)
+{
+	return find_shape(shape) != NULL;
+}
+
+void bn_synthetic_list(char *buf, size_t n)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < BN_LEN(shapes) && len < n; i++)
+		len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "",
+					shapes[i].name);
+}
+
 static uint64_t next(uint64_t *s)	/* splitmix64 */
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -159,20 +183,18 @@ static int write_synth(struct bn_gguf_writer *w, FILE *fp, const struct bn_confi
 int bn_convert_synthetic(const char *shape, uint64_t seed, const struct bn_convert_opts *o,
 			 FILE *fp, struct bn_errbuf *eb)
 {
-	const struct shape *sh = NULL;
+	const struct shape *sh = find_shape(shape);
 	struct bn_config c;
 	struct bn_gguf_writer *w = NULL;
 	char *tok = NULL, name[64];
 	uint32_t et = o->embd_type == BN_EMBD_AUTO ? BN_TYPE_F16 : o->embd_type;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < BN_LEN(shapes); i++)
-		if (!strcmp(shapes[i].name, shape))
-			sh = &shapes[i];
-	if (!sh)
-		return bn_fail(eb, BN_EINVAL, "unknown synthetic shape '%s' (2b4t, 125m, 350m, "
-			       "700m, 1b, 3b8, 7b, tiny)", shape);
+	if (!sh) {
+		char list[128];
+		bn_synthetic_list(list, sizeof(list));
+		return bn_fail(eb, BN_EINVAL, "unknown synthetic shape '%s' (%s)", shape, list);
+	}
 	memset(&c, 0, sizeof(c));
 	c.n_vocab = sh->vocab;
 	c.dim = sh->dim;

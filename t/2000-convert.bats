@@ -161,8 +161,8 @@ PY
 	bn-convert --synthetic tiny -o t.gguf
 	run bn-infer -m t.gguf -p "hello" -n 4 --temp 0 --jsonl
 	assert_success
-	run -1 --separate-stderr bn-convert --synthetic 13x -o x.gguf
-	[[ "$stderr" == *"unknown synthetic shape '13x'"* ]]
+	run -2 --separate-stderr bn-convert --synthetic 13x -o x.gguf
+	[ "${stderr_lines[0]}" = "bn-convert: unknown synthetic shape '13x' (2b4t, 125m, 350m, 700m, 1b, 3b8, 7b, tiny)" ]
 	[ ! -e x.gguf ]
 }
 
