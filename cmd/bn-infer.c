@@ -78,6 +78,7 @@ enum { O_IDS = 256, O_IEOS,
 static const struct option opts[] = {
 	{ "model", 1, 0, 'm' }, { "prompt", 1, 0, 'p' }, { "file", 1, 0, 'f' },
 	{ "output", 1, 0, 'o' }, { "ids", 0, 0, O_IDS }, { "n-predict", 1, 0, 'n' },
+	{ "predict", 1, 0, 'n' },
 	{ "ctx-size", 1, 0, 'c' }, { "batch-size", 1, 0, 'b' }, { "threads", 1, 0, 't' },
 	{ "cache-type", 1, 0, O_CTYPE }, CLI_SAMPLER_LONGOPTS, { "stop", 1, 0, O_STOP },
 	{ "ignore-eos", 0, 0, O_IEOS }, { "no-bos", 0, 0, O_NOBOS }, { "escape", 0, 0, 'e' },

@@ -160,6 +160,14 @@ PY
 	[ "$a" = "$b" ]
 }
 
+@test "--predict is llama.cpp's other name for -n" {
+	bn-infer -m "$DEMO" -p "The" --ignore-eos --temp 0 -n 5 >a
+	run bn-infer -m "$DEMO" -p "The" --ignore-eos --temp 0 --predict 5
+	assert_success
+	[ "$output" = "$(cat a)" ]
+	[ -n "$output" ]
+}
+
 @test "errors: missing model, bad ids, bad option values" {
 	run -1 --separate-stderr bn-infer -m nosuch.gguf -p x
 	[[ "$stderr" == *"cannot open 'nosuch.gguf'"* ]]
