@@ -37,9 +37,9 @@ static void usage(FILE *fp)
 	"      --min-p P           (default 0.05; 0 = off)\n"
 	"      --typical P         (default 1 = off)\n"
 	"      --repeat-penalty X  (default 1 = off)\n"
-	"      --repeat-last-n N   (default 64)\n"
+	"      --repeat-last-n N   (default 64; -1 = the context)\n"
 	"      --presence-penalty X, --frequency-penalty X  (default 0)\n"
-	"  -s, --seed N            random seed (default 42)\n"
+	"  -s, --seed N            random seed (default 42; -1 = draw one)\n"
 	"      --stop STR          stop when the text ends with STR (repeatable)\n"
 	"      --ignore-eos        do not stop at the model's stop tokens\n"
 	"      --no-bos            do not add BOS to text prompts\n"
@@ -168,6 +168,7 @@ static void parse(int argc, char **argv, struct bn_infer_opts *o)
 	}
 	if (optind != argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	cli_sampler_done(&o->sp, A.quiet, BN_REPEAT_LAST_N_MAX);	/* -1: the whole record */
 	if (!!A.prompt + !!A.file + !!A.ppl > 1)
 		usage_error("-p, -f and --perplexity exclude each other");
 	if (A.xs_cmd && o->xs_in >= 0)

@@ -42,7 +42,7 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "Usage: bn-sample [OPTIONS] [FILE]\n"
 		"sample token ids from logits frames (FILE or - for standard input).\n\n"
-		"  -s, --seed N               random seed (default %u)\n"
+		"  -s, --seed N               random seed (default %u; -1 = draw one)\n"
 		"      --temp N               temperature; 0 = greedy (default 0.8)\n"
 		"      --top-k N              keep the N most likely; 0 = off (default 40)\n"
 		"      --top-p N              nucleus mass; 1 = off (default 0.95)\n"
@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		usage_error("too many operands (one FILE at most)");
+	cli_sampler_done(&r.sp, 0, 0);
 	if (r.serve && (r.jsonl || r.logprobs))
 		usage_error("--serve answers with bare ids: no --jsonl or --logprobs");
 	if (optind < argc)

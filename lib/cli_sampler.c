@@ -2,9 +2,22 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
 
 #include "cli.h"
 #include "cli_sampler.h"
+
+static int seed_drawn;	/* the last -s was -1 */
+
+static uint64_t random_seed(void)
+{
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		die("cannot draw a random seed:");
+	return v;
+}
 
 static uint64_t parse_seed(const char *s)
 {
@@ -22,7 +35,10 @@ static uint64_t parse_seed(const char *s)
 int cli_sampler_opt(int c, const char *arg, struct bn_sampler_params *p)
 {
 	switch (c) {
-	case 's': p->seed = parse_seed(arg); break;
+	case 's':
+		seed_drawn = !strcmp(arg, "-1");	/* llama.cpp's "random seed" */
+		p->seed = seed_drawn ? random_seed() : parse_seed(arg);
+		break;
 	case CLI_O_TEMP: p->temp = (float)cli_float(arg, -1e6, 1e6, "--temp"); break;
 	case CLI_O_TOPK: p->top_k = (int)cli_int(arg, -1, 1 << 24, "--top-k"); break;
 	case CLI_O_TOPP: p->top_p = (float)cli_float(arg, 0, 1, "--top-p"); break;
@@ -32,7 +48,7 @@ int cli_sampler_opt(int c, const char *arg, struct bn_sampler_params *p)
 		p->repeat_penalty = (float)cli_float(arg, 1e-6, 1e6, "--repeat-penalty");
 		break;
 	case CLI_O_RLAST:
-		p->repeat_last_n = (int)cli_int(arg, 0, BN_REPEAT_LAST_N_MAX, "--repeat-last-n");
+		p->repeat_last_n = (int)cli_int(arg, -1, BN_REPEAT_LAST_N_MAX, "--repeat-last-n");
 		break;
 	case CLI_O_PPEN:
 		p->presence_penalty = (float)cli_float(arg, -1e6, 1e6, "--presence-penalty");
@@ -44,4 +60,16 @@ int cli_sampler_opt(int c, const char *arg, struct bn_sampler_params *p)
 		return 0;
 	}
 	return 1;
+}
+
+void cli_sampler_done(struct bn_sampler_params *p, int quiet, int ctx_window)
+{
+	if (seed_drawn && !quiet)
+		warn("random seed %llu", (unsigned long long)p->seed);
+	if (p->repeat_last_n >= 0)
+		return;
+	if (!ctx_window)
+		usage_error("--repeat-last-n -1 means the context size, and there is no "
+			    "context here");
+	p->repeat_last_n = ctx_window;
 }

@@ -22,7 +22,14 @@ enum {
 
 /* Apply option c (with argument arg) to p; 1 if c was a sampler option,
  * 0 if not.  A bad value is a usage error (exit 2).  --seed takes decimal,
- * or hexadecimal after 0x, never octal. */
+ * or hexadecimal after 0x, never octal; -1 draws a random seed (from the
+ * OS), as in llama.cpp.  --repeat-last-n -1 (llama.cpp's "the context
+ * size") is left for cli_sampler_done. */
 int cli_sampler_opt(int c, const char *arg, struct bn_sampler_params *p);
+/* After the options: say a drawn seed on stderr unless quiet, so that the
+ * run can be repeated; make --repeat-last-n -1 ctx_window, a window that
+ * holds the whole context, or a usage error where ctx_window is 0 (no
+ * context). */
+void cli_sampler_done(struct bn_sampler_params *p, int quiet, int ctx_window);
 
 #endif

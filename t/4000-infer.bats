@@ -168,6 +168,37 @@ PY
 	[ -n "$output" ]
 }
 
+@test "-s -1 draws a random seed and says it, so that -s repeats the run" {
+	run --separate-stderr bn-infer -m "$DEMO" -p "The" -n 12 --seed -1
+	assert_success
+	[[ "$stderr" =~ ^"bn-infer: random seed "([0-9]+)$ ]]
+	seed=${BASH_REMATCH[1]} out=$output
+	run --separate-stderr bn-infer -m "$DEMO" -p "The" -n 12 -s "$seed"
+	[ "$output" = "$out" ]
+	[ -z "$stderr" ]
+	run --separate-stderr bn-infer -m "$DEMO" -p "The" -n 1 -s -1
+	[[ "$stderr" == "bn-infer: random seed "* && "$stderr" != *" $seed" ]]
+	run --separate-stderr bn-infer -q -m "$DEMO" -p "The" -n 1 -s -1
+	assert_success
+	[ -z "$stderr" ]
+	run -2 bn-infer -m "$DEMO" -p "The" -s -2
+}
+
+@test "--repeat-last-n -1 is the context size" {
+	pen() { bn-infer -q -m "$DEMO" -p "The" --ignore-eos --temp 0 --repeat-penalty 1.3 \
+		--jsonl --no-timings "$@"; }
+	pen -n 150 --repeat-last-n -1 >all
+	pen -n 150 --repeat-last-n 1000000 >big
+	pen -n 150 --repeat-last-n 8 >short
+	cmp all big
+	run -1 cmp -s all short
+	[ "$(python3 -c 'import json, sys; print(json.load(sys.stdin)["n_gen"])' <all)" -eq 150 ]
+	pen -n 150 -c 64 --repeat-last-n -1 >a64
+	pen -n 150 -c 64 --repeat-last-n 64 >b64
+	cmp a64 b64
+	run -2 bn-infer -m "$DEMO" -p "The" --repeat-last-n -2
+}
+
 @test "errors: missing model, bad ids, bad option values" {
 	run -1 --separate-stderr bn-infer -m nosuch.gguf -p x
 	[[ "$stderr" == *"cannot open 'nosuch.gguf'"* ]]

@@ -64,6 +64,9 @@ frames() { python3 frames.py "$@"; }
 	! cmp -s a c
 	cmp d e
 	[ "$(wc -l <a)" -eq 200 ]
+	run --separate-stderr bn-sample --seed -1 in.bin
+	[[ "$stderr" =~ ^"bn-sample: random seed "([0-9]+)$ ]]
+	[ "$output" = "$(bn-sample --seed "${BASH_REMATCH[1]}" in.bin)" ]
 }
 
 @test "records keep their own streams: interleaved frames give the same ids" {
@@ -215,8 +218,9 @@ EOF
 	run -2 bn-sample --serve --jsonl
 	run -2 bn-sample --serve --logprobs 2
 	run -2 bn-sample --top-p 2
-	run -2 bn-sample --seed -1
-	run -2 bn-sample --repeat-last-n -1
+	run -2 bn-sample --seed -2
+	run -2 --separate-stderr bn-sample --repeat-last-n -1
+	[[ "$stderr" == *"--repeat-last-n -1 means the context size"* ]]
 	run -2 bn-sample a b
 	run --separate-stderr bn-sample no-such-file
 	assert_failure 1
