@@ -39,25 +39,26 @@ static void usage(FILE *fp)
 		"      --plot FILE.svg     write a roofline chart (implies --kernels)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n"
-		"LIST is a comma-separated list of numbers, e.g. -t 1,2.\n");
+		"LIST is a comma-separated list of numbers, e.g. -t 1,2 (or -t 1 -t 2).\n");
 }
 
-static int parse_list(const char *s, int *v, long long lo, long long hi, const char *opt)
+/* Append the numbers of the comma-separated s to v, *n so far: a repeated
+ * option adds its values, as in llama-bench. */
+static void parse_list(const char *s, int *v, int *n, long long lo, long long hi,
+		       const char *opt)
 {
-	char buf[256], *tok, *save;
-	int n = 0;
+	char buf[256], *p = buf, *tok;
 
 	if (strlen(s) >= sizeof(buf))
 		usage_error("option %s: list too long", opt);
 	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (n == MAXL)
+	while ((tok = strsep(&p, ","))) {
+		if (!*tok)
+			usage_error("option %s: empty item in '%s'", opt, s);
+		if (*n == MAXL)
 			usage_error("option %s: at most %d values", opt, MAXL);
-		v[n++] = (int)cli_int(tok, lo, hi, opt);
+		v[(*n)++] = (int)cli_int(tok, lo, hi, opt);
 	}
-	if (!n)
-		usage_error("option %s: empty list", opt);
-	return n;
 }
 
 static void model_type(const struct bn_model *m, char *buf, size_t n)
@@ -143,8 +144,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
-	int pp[MAXL] = { 128 }, tg[MAXL] = { 32 }, dd[MAXL] = { 0 }, th[MAXL];
-	int npp = 1, ntg = 1, nd = 1, nth = 1;
+	int pp[MAXL], tg[MAXL], dd[MAXL], th[MAXL], npp = 0, ntg = 0, nd = 0, nth = 0;
 	int reps = 5, batch = 512, kv_type = BN_TYPE_F32, c, i, j, nk = 0, nkt = 0, maxth = 0;
 	const char *model = NULL, *kname = NULL, *plot = NULL;
 	const struct bn_kernels *ktab[8];
@@ -158,14 +158,13 @@ int main(int argc, char **argv)
 	int nres = 0, rc;
 
 	cli_init(argv[0]);
-	th[0] = bn_ncpu();
 	while ((c = getopt_long(argc, argv, "m:p:n:d:t:r:b:o:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
-		case 'p': npp = parse_list(optarg, pp, 0, 1 << 20, "-p"); break;
-		case 'n': ntg = parse_list(optarg, tg, 0, 1 << 20, "-n"); break;
-		case 'd': nd = parse_list(optarg, dd, 0, 1 << 24, "-d"); break;
-		case 't': nth = parse_list(optarg, th, 1, 1024, "-t"); break;
+		case 'p': parse_list(optarg, pp, &npp, 0, 1 << 20, "-p"); break;
+		case 'n': parse_list(optarg, tg, &ntg, 0, 1 << 20, "-n"); break;
+		case 'd': parse_list(optarg, dd, &nd, 0, 1 << 24, "-d"); break;
+		case 't': parse_list(optarg, th, &nth, 1, 1024, "-t"); break;
 		case 'r': reps = (int)cli_int(optarg, 1, BN_BENCH_MAX_REPS, "-r"); break;
 		case 'b': batch = (int)cli_int(optarg, 1, 1 << 20, "-b"); break;
 		case O_CTYPE: kv_type = cli_kv_type(optarg); break;
@@ -182,6 +181,14 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!npp)	/* the defaults, for the options not given */
+		pp[npp++] = 128;
+	if (!ntg)
+		tg[ntg++] = 32;
+	if (!nd)
+		dd[nd++] = 0;
+	if (!nth)
+		th[nth++] = bn_ncpu();
 	if (nth * (npp + ntg) * nd > MAXR)
 		usage_error("at most %d tests (threads x lengths x depths)", MAXR);
 	if (plot && !kname)

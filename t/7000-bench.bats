@@ -17,6 +17,15 @@ setup() {
 	assert_output --regexp '\| [0-9]+\.[0-9]+ ± [0-9]+\.[0-9]+ \|'
 }
 
+@test "a repeated list option adds its values, as in llama-bench" {
+	run bn-bench -m tiny.gguf -p 16 -p 8,4 -n 0 -t 1 -r 1 -o jsonl
+	assert_success
+	python3 -c '
+import json, sys
+assert [json.loads(l)["n_prompt"] for l in sys.argv[1].splitlines()] == [16, 8, 4]
+' "$output"
+}
+
 @test "csv: header and one line per test, scalar fields only" {
 	run bn-bench -m tiny.gguf -p 8,16 -n 0 -t 1 -r 2 -o csv
 	assert_success
@@ -130,6 +139,11 @@ EOF
 	run -2 bn-bench -m tiny.gguf -o xml
 	run -2 bn-bench -m tiny.gguf -t 0
 	run -2 bn-bench -m tiny.gguf -p 1,x
+	run -2 --separate-stderr bn-bench -m tiny.gguf -p 1,
+	[ "${stderr_lines[0]}" = "bn-bench: option -p: empty item in '1,'" ]
+	run -2 bn-bench -m tiny.gguf -t ,1
+	run -2 bn-bench -m tiny.gguf -n 1,,2
+	run -2 bn-bench -m tiny.gguf -d ''
 	run -2 bn-bench -m tiny.gguf --kernels nosuch
 	run -2 bn-bench -m tiny.gguf extra
 	run -1 bn-bench -m missing.gguf
