@@ -320,7 +320,8 @@ static int one(struct bn_batch *b, char *line, size_t len, int raw, struct bn_er
 			      "replaced by U+FFFD");
 	}
 	if (rc >= 0)
-		rc = bn_infer_run(r, ids, n, c.stream, c.msgs || b->o.chat ? BN_RUN_CHAT : 0, &e);
+		rc = bn_infer_run(r, ids, n, c.stream, (c.msgs || b->o.chat ? BN_RUN_CHAT : 0) |
+				  (raw ? 0 : BN_RUN_ESCAPE), &e);
 	free(ids);
 	if (r->write_err) {	/* the output itself failed: fatal */
 		rec_release(&c);
@@ -570,4 +571,20 @@ size_t bn_unescape(char *s)
 	}
 	*w = 0;
 	return (size_t)(w - s);
+}
+
+int bn_escape_write(FILE *fp, const char *p, size_t n)
+{
+	size_t i, from = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *e = p[i] == '\\' ? "\\\\" : p[i] == '\n' ? "\\n" :
+				p[i] == '\r' ? "\\r" : NULL;
+		if (!e)
+			continue;
+		if (fwrite(p + from, 1, i - from, fp) != i - from || fwrite(e, 1, 2, fp) != 2)
+			return -1;
+		from = i + 1;
+	}
+	return fwrite(p + from, 1, n - from, fp) == n - from ? 0 : -1;
 }

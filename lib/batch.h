@@ -74,5 +74,9 @@ void bn_batch_progress_text(const struct bn_batch_stats *st, double total, char 
 /* Process backslash escapes in place: \n \t \r \\ \' \" \a \b \f \v and
  * \xHH; any other sequence is kept as it is.  Returns the new length. */
 size_t bn_unescape(char *s);
+/* Its inverse for text that must stay on one line: write p[0..n) with
+ * backslash, newline and carriage return as \\, \n and \r.  Returns 0, or
+ * -1 on a write error. */
+int bn_escape_write(FILE *fp, const char *p, size_t n);
 
 #endif

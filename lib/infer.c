@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "infer.h"
 #include "textio.h"
 
@@ -265,7 +266,8 @@ static int emit(struct bn_infer *r, size_t upto)
 		return 0;
 	n = upto - r->emitted;
 	if (!r->o.jsonl && !r->o.logits &&
-	    (fwrite(r->tbuf + r->emitted, 1, n, r->out) != n ||
+	    ((r->esc ? bn_escape_write(r->out, r->tbuf + r->emitted, n) :
+		       fwrite(r->tbuf + r->emitted, 1, n, r->out) != n) ||
 	     (r->o.stream && fflush(r->out) != 0))) {
 		r->write_err = 1;
 		return -1;
@@ -389,6 +391,7 @@ int bn_infer_run(struct bn_infer *r, const int32_t *ids, size_t n, uint32_t stre
 	int ngen, rc;
 
 	r->tlen = r->emitted = 0;
+	r->esc = !!(flags & BN_RUN_ESCAPE);
 	if (r->tbuf)
 		r->tbuf[0] = 0;
 	memset(&r->res, 0, sizeof(r->res));

@@ -72,6 +72,7 @@ struct bn_infer {
 	struct bn_detok dt;
 	char *tbuf;			/* text of the current record, NUL-terminated */
 	size_t tlen, tcap, emitted;	/* emitted: bytes of tbuf already streamed */
+	int esc;			/* stream text escaped (BN_RUN_ESCAPE) */
 	int32_t *hist;			/* prompt + generated ids (the KV cache's tokens) */
 	size_t nhist, hcap, nprompt;
 	double t0, t1;
@@ -107,12 +108,13 @@ int bn_infer_chat_init(struct bn_infer *r, const char *src, int *builtin, struct
 int bn_infer_chat_tokens(struct bn_infer *r, const struct bn_chat_msg *msgs, int n,
 			 int32_t **ids, size_t *nids, struct bn_errbuf *eb);
 
-enum { BN_RUN_KEEP = 1, BN_RUN_CHAT = 2 };
+enum { BN_RUN_KEEP = 1, BN_RUN_CHAT = 2, BN_RUN_ESCAPE = 4 };
 /* Generate from ids[0..n) with sampler stream `stream`.  Without
  * BN_RUN_KEEP a fresh sequence starts; with it the longest prefix of ids
  * already in the KV cache is reused (multi-turn chat).  BN_RUN_CHAT also
  * stops at <|eot_id|> (unless o.ignore_eos).  Text is streamed to out (plain mode) or held
- * for bn_infer_json (jsonl); logits mode writes frames.  Sets r->res. */
+ * for bn_infer_json (jsonl); logits mode writes frames.  BN_RUN_ESCAPE streams
+ * the text through bn_escape_write, so a record stays on one line.  Sets r->res. */
 int bn_infer_run(struct bn_infer *r, const int32_t *ids, size_t n, uint32_t stream, int flags,
 		 struct bn_errbuf *eb);
 /* The generated text (valid until the next run) and ids. */

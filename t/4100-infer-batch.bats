@@ -187,6 +187,38 @@ EOF
 	assert_output " only thing that I'm in the middle of the movie is that it's not a good movie."
 }
 
+@test "text mode: a record's newlines and backslashes are escaped, so it stays one line" {
+	# record 185 (seed 6) generates a newline; record 3 of ids.txt (seed 5) "\no"
+	seq 186 | sed 's/^/Line /' >lines.txt
+	printf 'Line 1\nLine 2\nLine 3\nLine 4\nLine 5\n' | bn-tokenize -m "$DEMO" --whole >id1
+	cat id1 id1 id1 id1 >ids.txt
+	check() {	# the text lines, unescaped, are the texts of --jsonl
+		bn-infer -m "$DEMO" "$@" >plain
+		bn-infer -m "$DEMO" "$@" --stream >streamed
+		bn-infer -m "$DEMO" "$@" --jsonl >json
+		cmp plain streamed
+		python3 - <<'PY'
+import json
+plain = open("plain", newline="").read().split("\n")
+json_ = [json.loads(l)["text"] for l in open("json")]
+assert plain[-1] == "" and len(plain) - 1 == len(json_), (len(plain), len(json_))
+unesc = [p.replace("\\\\", "\0").replace("\\n", "\n").replace("\\r", "\r").replace("\0", "\\")
+         for p in plain[:-1]]
+assert unesc == json_, (unesc, json_)
+assert any("\n" in t or "\\" in t for t in json_), json_
+PY
+	}
+	check -f lines.txt -n 60 --temp 1.5 --top-k 0 --top-p 1 --min-p 0 -s 6 --shard 1/37
+	grep -q '\\n' plain
+	check --ids -f ids.txt -n 30 --temp 1.2 -s 5
+	grep -q '\\\\no' plain
+	# not with -p: its one text is printed as it is
+	run bn-infer -m "$DEMO" --ids -p "$(cat id1)" -n 30 --temp 1.2 -s 78
+	assert_output --regexp '^\\rinks'
+	run bn-infer -m "$DEMO" --ids -f id1 -n 30 --temp 1.2 -s 78
+	assert_output --regexp '^\\\\rinks'
+}
+
 @test "stop tokens end generation unless --ignore-eos" {
 	run bn-infer -m "$DEMO" -p "It was" --temp 0 -n 30 --jsonl --no-timings
 	assert_output --partial '"stop_reason":"eos"'
