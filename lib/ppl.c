@@ -54,11 +54,14 @@ static int lines(struct bn_infer *r, struct bn_reader *in, const struct bn_ppl_o
 	}
 	if (rc < 0)
 		return rc;
+	if (!tokens)	/* a perplexity over nothing is undefined */
+		return bn_fail(eb, BN_EINVAL, "%s: no tokens to score (it needs a non-empty line "
+			       "and a context of 2 tokens or more)", bn_reader_name(in));
 	if (o->jsonl)
 		fprintf(r->out, "{\"ppl\":%.6f,\"nll\":%.6f,\"tokens\":%zu}\n",
-			tokens ? exp(total / tokens) : 0, total, tokens);
+			exp(total / tokens), total, tokens);
 	else
-		fprintf(r->out, "total\t%.4f\t%zu\n", tokens ? exp(total / tokens) : 0, tokens);
+		fprintf(r->out, "total\t%.4f\t%zu\n", exp(total / tokens), tokens);
 	return out_err(r, eb);
 }
 
@@ -73,6 +76,9 @@ static int chunks(struct bn_infer *r, struct bn_reader *in, const struct bn_ppl_
 
 	if (bos < 0)
 		return bn_fail(eb, BN_EUNSUP, "%s: chunked perplexity needs a BOS token", r->o.model);
+	if (n_ctx - 1 - n_ctx / 2 == 0)	/* the second half of a window scores nothing */
+		return bn_fail(eb, BN_EINVAL, "%s: chunked perplexity with a context of %zu scores "
+			       "no tokens (it needs 3 or more)", bn_reader_name(in), n_ctx);
 	BN_TRY(bn_reader_all(in, &text, &len, eb));
 	rc = bn_tokenizer_encode(r->tok, text, len, BN_TOK_BOS, &ids, &ntok, eb);
 	free(text);

@@ -65,6 +65,23 @@ PY
 	run -2 bn-infer -m "$DEMO" --perplexity text.txt --ppl-mode windows
 }
 
+@test "nothing to score is an error in both modes, never a nan or a total of 0" {
+	for c in 1 2; do
+		run -1 --separate-stderr bn-infer -m "$DEMO" --perplexity text.txt --ppl-mode chunks -c $c --jsonl
+		[ "$output" = "" ]
+		[ "$stderr" = "bn-infer: text.txt: chunked perplexity with a context of $c scores no tokens (it needs 3 or more)" ]
+	done
+	run bn-infer -m "$DEMO" --perplexity text.txt --ppl-mode chunks -c 3 --chunks 1 --jsonl
+	[[ "$output" == '{"chunks":1,"n_ctx":3,"tokens":1,'* ]]
+	printf '\n\r\n' >blank.txt
+	for args in "/dev/null" "blank.txt" "text.txt -c 1" "text.txt -c 1 --jsonl"; do
+		set -- $args
+		run -1 --separate-stderr bn-infer -m "$DEMO" --perplexity "$@" -o out.txt
+		[ "$stderr" = "bn-infer: $1: no tokens to score (it needs a non-empty line and a context of 2 tokens or more)" ]
+		[ ! -e out.txt ]
+	done
+}
+
 @test ".zst input gives the same numbers; -o writes them to a file" {
 	zstd -q text.txt -o text.txt.zst
 	a=$(bn-infer -m "$DEMO" --perplexity text.txt --ppl-mode chunks -c 64 --chunks 2)
