@@ -245,8 +245,7 @@ int main(int argc, char **argv)
 		usage_error("SLURM_ARRAY_TASK_ID, _MIN and _COUNT do not describe a contiguous "
 			    "array (use --shard)");
 	o.stream = A.stream || (!A.out && isatty(STDOUT_FILENO));
-	A.progress = !A.quiet && !A.inter && !A.prompt && cli_stderr_tty() &&
-		     (A.ppl || A.out || !isatty(STDOUT_FILENO));
+	A.progress = !A.quiet && !A.inter && !A.prompt && cli_progress_tty(!A.out);
 	if (A.xs_cmd && (rc = bn_infer_spawn(A.xs_cmd, &o.xs_in, &o.xs_out, &pid, &eb)) < 0)
 		die_err(rc, &eb);
 	if ((rc = bn_outfile_open(&of, A.out ? A.out : "-", &eb)) < 0)

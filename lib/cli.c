@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -161,4 +162,16 @@ void die_err(int rc, const struct bn_errbuf *eb)
 int cli_stderr_tty(void)
 {
 	return isatty(STDERR_FILENO);
+}
+
+int cli_progress_tty(int data_on_stdout)
+{
+	struct stat so, se;
+
+	if (!isatty(STDERR_FILENO))
+		return 0;
+	if (!data_on_stdout || !isatty(STDOUT_FILENO))
+		return 1;
+	return fstat(STDOUT_FILENO, &so) || fstat(STDERR_FILENO, &se) ? 0 :
+	       so.st_rdev != se.st_rdev;
 }

@@ -37,5 +37,8 @@ int close_stdout(void);
 void die_err(int rc, const struct bn_errbuf *eb) __attribute__((noreturn));
 /* True when stderr is a terminal and progress output is wanted. */
 int cli_stderr_tty(void);
+/* True when stderr is a terminal that progress lines may go to: with
+ * data_on_stdout, only if standard output is not that same terminal. */
+int cli_progress_tty(int data_on_stdout);
 
 #endif

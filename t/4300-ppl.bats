@@ -103,3 +103,23 @@ assert p.returncode == 0 and err.startswith("[1]") and ",[2]" in err, err
 assert p.stdout.decode().startswith("Final estimate: PPL = ")
 EOF
 }
+
+@test "progress only when the data does not go to that same terminal" {
+	head -3 text.txt >three.txt
+	# one terminal for both: data lines only
+	run script -qec "bn-infer -m '$DEMO' --perplexity three.txt" /dev/null </dev/null
+	assert_success
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "$output" != *"tokens, ppl"* && "$output" != *$'\e'* ]]
+	# the data on another terminal: progress on the first
+	python3 - <<'EOF'
+import os, pty, subprocess
+m1, s1 = pty.openpty()
+m2, s2 = pty.openpty()
+p = subprocess.run(["bn-infer", "-m", os.environ["DEMO"], "--perplexity", "three.txt"],
+                   stdout=s2, stderr=s1, timeout=120)
+os.close(s1), os.close(s2)
+err, out = os.read(m1, 4096).decode(), os.read(m2, 4096).decode()
+assert p.returncode == 0 and "3 lines, " in err and "tokens, ppl" not in out, (err, out)
+EOF
+}
