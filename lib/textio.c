@@ -1,8 +1,11 @@
 /* textio.c - record reader and writer with transparent zstd. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "file.h"
@@ -10,11 +13,14 @@
 
 #define CHUNK (1 << 17)
 
+/* Input is read with read(2), which returns what a pipe holds: a record is
+ * handed out as soon as its delimiter arrives, not when a buffer is full. */
 struct bn_reader {
-	FILE *fp;
+	int fd;			/* -1 before open */
 	char *name;
 	ZSTD_DCtx *z;
 	int zdone;		/* last decompress call finished a frame */
+	int zmore;		/* it filled buf: it may hold more output */
 	unsigned char *in;	/* compressed input */
 	ZSTD_inBuffer zin;
 	char *buf;		/* data */
@@ -41,43 +47,63 @@ static int rfail_io(struct bn_reader *r, struct bn_errbuf *eb)
 	return bn_fail(eb, BN_EIO, "cannot read '%s': %s", r->name, strerror(errno));
 }
 
+/* read(2), again after a signal. */
+static ssize_t rd(struct bn_reader *r, void *p, size_t n)
+{
+	ssize_t k;
+
+	while ((k = read(r->fd, p, n)) < 0 && errno == EINTR)
+		;
+	return k;
+}
+
+static const unsigned char zmagic[4] = { 0x28, 0xB5, 0x2F, 0xFD };
+
 int bn_reader_open(struct bn_reader **out, const char *path, struct bn_errbuf *eb)
 {
 	struct bn_reader *r = calloc(1, sizeof *r);
-
-	if (r)
-		r->limit = SIZE_MAX;
-	size_t got;
+	size_t got = 0;
 
 	*out = NULL;
+	if (r) {
+		r->fd = -1;
+		r->limit = SIZE_MAX;
+	}
 	if (!r || !(r->name = strdup(path)) || !(r->buf = malloc(CHUNK + 1)) ||
 	    !(r->in = malloc(CHUNK))) {
 		bn_reader_close(r);
 		return bn_fail(eb, BN_ENOMEM, "%s: out of memory", path);
 	}
-	r->fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!r->fp) {
+	r->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	if (r->fd < 0) {
 		int e = errno;
 		bn_reader_close(r);
 		return bn_fail(eb, BN_EIO, "cannot open '%s': %s", path, strerror(e));
 	}
-	/* sniff the zstd magic in the first bytes */
-	got = fread(r->in, 1, 4, r->fp);
-	if (ferror(r->fp)) {
-		int rc = rfail_io(r, eb);
-		bn_reader_close(r);
-		return rc;
+	/* sniff the zstd magic, reading on only while the bytes so far may be
+	 * its start (a short first line must not wait for more) */
+	while (got < 4 && !memcmp(r->in, zmagic, got)) {
+		ssize_t k = rd(r, r->in + got, CHUNK - got);
+		if (k < 0) {
+			int rc = rfail_io(r, eb);
+			bn_reader_close(r);
+			return rc;
+		}
+		if (!k)
+			break;
+		got += (size_t)k;
 	}
-	if (got == 4 && !memcmp(r->in, "\x28\xB5\x2F\xFD", 4)) {
+	if (got >= 4 && !memcmp(r->in, zmagic, 4)) {
 		if (!(r->z = ZSTD_createDCtx())) {
 			bn_reader_close(r);
 			return bn_fail(eb, BN_ENOMEM, "%s: out of memory", path);
 		}
 		r->zin.src = r->in;
-		r->zin.size = 4;
+		r->zin.size = got;
 	} else {
 		memcpy(r->buf, r->in, got);
 		r->end = got;
+		r->eof = !got;
 	}
 	*out = r;
 	return BN_OK;
@@ -87,8 +113,8 @@ void bn_reader_close(struct bn_reader *r)
 {
 	if (!r)
 		return;
-	if (r->fp && r->fp != stdin)
-		fclose(r->fp);
+	if (r->fd >= 0 && strcmp(r->name, "-"))
+		close(r->fd);
 	ZSTD_freeDCtx(r->z);
 	free(r->name);
 	free(r->in);
@@ -109,20 +135,19 @@ static long fill(struct bn_reader *r, struct bn_errbuf *eb)
 	if (r->eof)
 		return 0;
 	if (!r->z) {
-		size_t got = fread(r->buf, 1, CHUNK, r->fp);
-		if (ferror(r->fp))
+		ssize_t got = rd(r, r->buf, CHUNK);
+		if (got < 0)
 			return rfail_io(r, eb);
-		if (!got)
-			r->eof = 1;
-		r->end = got;
+		r->eof = !got;
+		r->end = (size_t)got;
 		return (long)got;
 	}
 	for (;;) {
 		ZSTD_outBuffer zo = { r->buf, CHUNK, 0 };
 		size_t ret;
-		if (r->zin.pos == r->zin.size) {
-			size_t got = fread(r->in, 1, CHUNK, r->fp);
-			if (ferror(r->fp))
+		if (r->zin.pos == r->zin.size && !r->zmore) {
+			ssize_t got = rd(r, r->in, CHUNK);
+			if (got < 0)
 				return rfail_io(r, eb);
 			if (!got) {
 				r->eof = 1;
@@ -131,18 +156,30 @@ static long fill(struct bn_reader *r, struct bn_errbuf *eb)
 				return 0;
 			}
 			r->zin.src = r->in;
-			r->zin.size = got;
+			r->zin.size = (size_t)got;
 			r->zin.pos = 0;
 		}
 		ret = ZSTD_decompressStream(r->z, &zo, &r->zin);
 		if (ZSTD_isError(ret))
 			return bn_fail(eb, BN_EFORMAT, "%s: zstd: %s", r->name, ZSTD_getErrorName(ret));
 		r->zdone = ret == 0;
+		r->zmore = zo.pos == zo.size;
 		if (zo.pos) {
 			r->end = zo.pos;
 			return (long)zo.pos;
 		}
 	}
+}
+
+int bn_reader_ready(const struct bn_reader *r, int delim)
+{
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
+
+	if (r->pos < r->end && memchr(r->buf + r->pos, delim, r->end - r->pos))
+		return 1;
+	if (r->eof || (r->z && (r->zin.pos < r->zin.size || r->zmore)))
+		return 1;
+	return poll(&p, 1, 0) != 0;	/* on an error, let the read report it */
 }
 
 static int rec_append(struct bn_reader *r, size_t *len, const char *p, size_t n,
@@ -334,6 +371,15 @@ int bn_writer_write(struct bn_writer *w, const void *p, size_t n, struct bn_errb
 	if (w->z)
 		return zflush(w, p, n, ZSTD_e_continue, eb);
 	return wraw(w, p, n, eb);
+}
+
+int bn_writer_flush(struct bn_writer *w, struct bn_errbuf *eb)
+{
+	if (w->z)
+		BN_TRY(zflush(w, "", 0, ZSTD_e_flush, eb));
+	if (!w->out.tmp && fflush(stdout))
+		return bn_fail(eb, BN_EIO, "write error on standard output: %s", strerror(errno));
+	return BN_OK;
 }
 
 int bn_writer_close(struct bn_writer *w, struct bn_errbuf *eb)

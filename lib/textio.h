@@ -27,6 +27,11 @@ static inline int bn_reader_line(struct bn_reader *r, char **p, size_t *n,
 {
 	return bn_reader_record(r, '\n', p, n, eb);
 }
+/* Nonzero when the next record can be had without waiting for more input
+ * (a whole one is buffered, the input has data or ended, or is a regular
+ * file); 0 when reading would wait on a pipe or terminal.  A program that
+ * batches records processes and flushes what it has then. */
+int bn_reader_ready(const struct bn_reader *r, int delim);
 /* Refuse records longer than max bytes (default: no limit): such a record
  * is skipped and bn_reader_record returns BN_ERANGE ("NAME:N: record longer
  * than MAX bytes"); reading can go on with the next one. */
@@ -40,6 +45,9 @@ struct bn_writer;
 /* Allocates; finish with bn_writer_close() or drop with bn_writer_abort(). */
 int bn_writer_open(struct bn_writer **out, const char *path, struct bn_errbuf *eb);
 int bn_writer_write(struct bn_writer *w, const void *p, size_t n, struct bn_errbuf *eb);
+/* Pass what was written on (a zstd block is ended): to standard output
+ * at once; a file only appears at bn_writer_close anyway. */
+int bn_writer_flush(struct bn_writer *w, struct bn_errbuf *eb);
 /* Flush (ending the zstd frame) and commit the file; frees w. */
 int bn_writer_close(struct bn_writer *w, struct bn_errbuf *eb);
 /* Drop the output (temp file removed); frees w.  NULL-safe. */

@@ -336,7 +336,9 @@ int bn_tokrec_run(const struct bn_tokenizer *t, const struct bn_tokrec_opts *o,
 	while (!eof) {
 		int n = 0;
 		arena.n = 0;
-		while (n < BATCH_RECS && arena.n < BATCH_BYTES) {
+		/* from a pipe, a batch is what came before the input paused */
+		while (n < BATCH_RECS && arena.n < BATCH_BYTES &&
+		       (!n || o->delim < 0 || bn_reader_ready(r, o->delim))) {
 			char *p;
 			size_t len;
 			if (o->delim < 0) {
@@ -386,6 +388,9 @@ int bn_tokrec_run(const struct bn_tokenizer *t, const struct bn_tokrec_opts *o,
 				goto out;
 			}
 		}
+		/* and its answers go out before waiting for more */
+		if (!eof && !bn_reader_ready(r, o->delim) && (rc = bn_writer_flush(w, eb)) < 0)
+			goto out;
 		recno += (size_t)n;
 	}
 out:

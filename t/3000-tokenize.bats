@@ -140,6 +140,21 @@ refs_check() {
 	cmp one three
 }
 
+@test "piped records are answered as they arrive, not at the end of the input" {
+	for j in 1 3; do
+		coproc P { bn-tokenize -m "$DEMO" -j $j; }
+		local pid=$P_PID to=${P[1]} from=${P[0]} a= b=
+		echo 'hi' >&"$to"
+		read -r -t 20 a <&"$from" || true
+		echo 'hello world' >&"$to"
+		read -r -t 20 b <&"$from" || true
+		exec {to}>&-
+		wait "$pid"
+		[ "$a" = "4096 2337" ]
+		[ "$b" = "4096 257 299 78 859" ]
+	done
+}
+
 @test "invalid UTF-8: one warning, U+FFFD, no failure" {
 	printf 'ab\xff\xfecd\xe2\x82\nx\xc0\n' >bad
 	run --separate-stderr bn-tokenize -t "$L3" --whole bad

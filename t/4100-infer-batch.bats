@@ -219,6 +219,30 @@ PY
 	assert_output --regexp '^\\\\rinks'
 }
 
+@test "piped records are answered as they arrive, not at the end of the input" {
+	# a coprocess: each answer must come before the next line is written
+	coproc P { bn-infer -m "$DEMO" -f - --jsonl --no-timings -n 3 --temp 0; }
+	local pid=$P_PID to=${P[1]} from=${P[0]} a= b= c=
+	echo '{"id":1,"prompt":"The"}' >&"$to"
+	read -r -t 20 a <&"$from" || true
+	echo 'It' >&"$to"	# shorter than zstd's magic number
+	read -r -t 20 b <&"$from" || true
+	exec {to}>&-
+	wait "$pid"
+	[[ "$a" == '{"id":1,"text":" only thing that",'* ]]
+	[[ "$b" == '{"index":1,"text":"'* ]]
+	# plain text from a fifo
+	mkfifo fifo
+	coproc Q { bn-infer -m "$DEMO" -f fifo -n 3 --temp 0; }
+	pid=$Q_PID from=${Q[0]}
+	exec {to}>fifo
+	echo 'The' >&"$to"
+	IFS= read -r -t 20 c <&"$from" || true
+	exec {to}>&-
+	wait "$pid"
+	[ "$c" = " only thing that" ]
+}
+
 @test "stop tokens end generation unless --ignore-eos" {
 	run bn-infer -m "$DEMO" -p "It was" --temp 0 -n 30 --jsonl --no-timings
 	assert_output --partial '"stop_reason":"eos"'
