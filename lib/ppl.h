@@ -26,7 +26,9 @@ struct bn_ppl_opts {
 	void *ctx;
 };
 
-/* Score in, writing to r->out.  Errors name the input. */
+/* Score in, writing to r->out.  Errors name the input; scoring no token at
+ * all (no non-empty line, too small a context) is one: there is no
+ * perplexity of nothing. */
 int bn_ppl_run(struct bn_infer *r, struct bn_reader *in, const struct bn_ppl_opts *o,
 	       struct bn_errbuf *eb);
 
