@@ -338,7 +338,7 @@ int bn_tokrec_run(const struct bn_tokenizer *t, const struct bn_tokrec_opts *o,
 		arena.n = 0;
 		/* from a pipe, a batch is what came before the input paused */
 		while (n < BATCH_RECS && arena.n < BATCH_BYTES &&
-		       (!n || o->delim < 0 || bn_reader_ready(r, o->delim))) {
+		       (!n || o->delim < 0 || bn_reader_ready(r, delim))) {
 			char *p;
 			size_t len;
 			if (o->delim < 0) {
@@ -357,6 +357,11 @@ int bn_tokrec_run(const struct bn_tokenizer *t, const struct bn_tokrec_opts *o,
 				eof = 1;
 				break;
 			}
+			/* a text line ending in CR LF: the CR goes with the LF, as
+			 * for bn-infer -f and Python's universal newlines */
+			if (delim == '\n' && o->mode != BN_TR_DECODE && !o->jsonl && len &&
+			    p[len - 1] == '\r')
+				len--;
 			off[n++] = arena.n;
 			bn_buf_put(&arena, p, len);
 			bn_buf_putc(&arena, 0);
@@ -389,7 +394,7 @@ int bn_tokrec_run(const struct bn_tokenizer *t, const struct bn_tokrec_opts *o,
 			}
 		}
 		/* and its answers go out before waiting for more */
-		if (!eof && !bn_reader_ready(r, o->delim) && (rc = bn_writer_flush(w, eb)) < 0)
+		if (!eof && !bn_reader_ready(r, delim) && (rc = bn_writer_flush(w, eb)) < 0)
 			goto out;
 		recno += (size_t)n;
 	}

@@ -41,6 +41,17 @@ refs_check() {
 	assert_output "$(printf '9906 1917\n22691 1917\n9906 11 1917 0\n220\n')"
 }
 
+@test "line mode: CR LF ends a line like LF, as in bn-infer -f; a CR elsewhere is text" {
+	printf 'Hello world\r\nHello\rworld\n' >crlf.txt
+	run bn-tokenize -t "$L3" crlf.txt
+	assert_success
+	assert_output "$(printf 'Hello world\nHello\rworld\n' | bn-tokenize -t "$L3")"
+	[ "${lines[0]}" = "9906 1917" ]
+	# --whole keeps every byte
+	[ "$(bn-tokenize -t "$L3" --whole crlf.txt | bn-tokenize -t "$L3" -d --whole | od -c)" = \
+	  "$(od -c crlf.txt)" ]
+}
+
 @test "letter and number classes are Unicode 16.0 (the Oniguruma of tokenizers >= 0.21.2)" {
 	# CJK Extension I (15.1) and Egyptian Hieroglyphs Extended-A (16.0) are
 	# letters, so the contraction after them is a piece of its own; expected
