@@ -282,6 +282,8 @@ static void json_head(struct bn_batch *b, const struct rec *c)
 }
 
 /* Run one record; a record's own failure is reported, not returned. */
+/* One record: line (raw: a -p prompt, no escapes, no JSON), or, with
+ * line NULL, a line over BN_INFER_LINE_MAX that the reader skipped. */
 static int one(struct bn_batch *b, char *line, size_t len, int raw, struct bn_errbuf *eb)
 {
 	struct bn_infer *r = b->r;
@@ -289,14 +291,16 @@ static int one(struct bn_batch *b, char *line, size_t len, int raw, struct bn_er
 	struct rec c = { .index = b->st.records };
 	int32_t *ids = NULL;
 	size_t n = 0;
-	int rc = BN_OK, shard;
+	int rc = line ? BN_OK : BN_ERANGE, shard;
 
 	b->st.records++;
 	shard = b->o.shard_n ? (int)(c.index % (uint64_t)b->o.shard_n) + 1 : 0;
 	if (shard != (b->o.shard_n ? b->o.shard_k : 0))
 		return BN_OK;
 	c.stream = (uint32_t)c.index;
-	if (r->o.jsonl && !raw && len && line[0] == '{') {
+	if (!line) {
+		snprintf(e.msg, sizeof(e.msg), "line longer than %zu bytes", BN_INFER_LINE_MAX);
+	} else if (r->o.jsonl && !raw && len && line[0] == '{') {
 		rc = parse_rec(&c, line, len, b->o.system, &e);
 	} else {
 		c.prompt = line;
@@ -382,8 +386,12 @@ int bn_batch_run(struct bn_batch *b, struct bn_reader *in, struct bn_errbuf *eb)
 
 	b->where = strcmp(name, "-") ? name : "standard input";
 	bn_reader_set_limit(in, BN_INFER_LINE_MAX);
-	while ((rc = bn_reader_line(in, &line, &n, eb)) == 1) {
+	while ((rc = bn_reader_line(in, &line, &n, eb)) == 1 || rc == BN_ERANGE) {
 		b->lineno++;
+		if (rc == BN_ERANGE) {	/* too long: skipped, an error record */
+			BN_TRY(one(b, NULL, 0, 0, eb));
+			continue;
+		}
 		if (n && line[n - 1] == '\r')
 			line[--n] = 0;
 		if (b->r->o.jsonl && strspn(line, " \t") == n)

@@ -139,6 +139,19 @@ EOF
 	sort all >a && sort part >p && cmp a p
 }
 
+@test "a line over 64 MiB fails as one record; the batch goes on" {
+	python3 -c '
+import sys
+w = sys.stdout.write
+w("{\"id\":1,\"prompt\":\"a\"}\n{\"id\":2,\"prompt\":\"" + "x" * (64 << 20) + "\"}\n")
+w("{\"id\":3,\"prompt\":\"b\"}\n")' >long.jsonl
+	run -1 --separate-stderr bn-infer -m "$DEMO" --jsonl -n 2 --no-timings -f long.jsonl
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[1]}" = '{"index":1,"error":"line longer than 67108864 bytes"}' ]
+	[[ "${lines[2]}" == '{"id":3,"text":'* ]]
+	[ "$stderr" = "bn-infer: long.jsonl:2: line longer than 67108864 bytes" ]
+}
+
 @test ".zst input and output; -o writes atomically and leaves nothing on failure" {
 	zstd -q in.jsonl -o in.jsonl.zst
 	bn-infer -m "$DEMO" --jsonl -n 3 --no-timings -f in.jsonl >want
