@@ -3,8 +3,9 @@
  *
  * Each text record (a line by default, a NUL-terminated record with -0,
  * everything with --whole, a JSON object per line with --jsonl) becomes one
- * line of ids, and with -d each line of ids one text record.  The work is in lib/tokrec.c; this file parses options and
- * walks the operands the way sbase's tools do. */
+ * line of ids, and with -d each line of ids one text record.  The work is
+ * in lib/tokrec.c; this file parses options and walks the operands the way
+ * sbase's tools do. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

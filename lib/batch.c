@@ -281,9 +281,9 @@ static void json_head(struct bn_batch *b, const struct rec *c)
 	bn_buf_putc(&b->out, ',');
 }
 
-/* Run one record; a record's own failure is reported, not returned. */
-/* One record: line (raw: a -p prompt, no escapes, no JSON), or, with
- * line NULL, a line over BN_INFER_LINE_MAX that the reader skipped. */
+/* Run one record: line (raw: a -p prompt, no escapes, no JSON), or, with
+ * line NULL, a line over BN_INFER_LINE_MAX that the reader skipped.  A
+ * record's own failure is reported, not returned. */
 static int one(struct bn_batch *b, char *line, size_t len, int raw, struct bn_errbuf *eb)
 {
 	struct bn_infer *r = b->r;
