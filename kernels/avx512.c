@@ -414,6 +414,11 @@ INLINE __mmask16 tailmask(int left)
 	return left >= 16 ? 0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
 }
 
+INLINE __m512 ld_f16(const uint16_t *p)
+{
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
 INLINE __m512 ld_f16_mask(const uint16_t *p, __mmask16 k)
 {
 	return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
@@ -449,40 +454,30 @@ static float dot_f32(const float *a, const float *b, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-/* f16 rows in 256-bit steps: four 8-lane accumulators, 32 values (one
- * cache line) per step, masked tail.  Streaming the output head from
- * DRAM, this measured 31 GB/s against 28 for 512-bit steps (Zen 4; the
- * STREAM-style read runs at 32). */
-INLINE __mmask8 tailmask8(int left)
-{
-	return left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
-}
-
+/* f16 rows in 512-bit steps: four 16-lane accumulators, 64 values (two
+ * cache lines) per step, masked tail.  On Zen 4 (512-bit ops in two
+ * halves) 256-bit steps had streamed the output head faster from DRAM (31
+ * GB/s against 28); Zen 5 converts a full zmm per vcvtph2ps, so 512-bit
+ * steps run at 115 GB/s from L2 against 58 (bound by the conversions) and
+ * stream at 35-36.5 GB/s from DRAM against 32-34, where a plain sum reads
+ * 38-39 (alternated in one process; software prefetch into L1 or L2 did
+ * not help either width by more than noise). */
 static float dot_f16(const uint16_t *w, const float *x, int n)
 {
-	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-	__m128 h;
+	__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 	int i;
 
-	for (i = 0; i + 32 <= n; i += 32) {
-		s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))),
-				     _mm256_loadu_ps(x + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))),
-				     _mm256_loadu_ps(x + i + 8), s1);
-		s2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 16))),
-				     _mm256_loadu_ps(x + i + 16), s2);
-		s3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 24))),
-				     _mm256_loadu_ps(x + i + 24), s3);
+	for (i = 0; i + 64 <= n; i += 64) {
+		s0 = _mm512_fmadd_ps(ld_f16(w + i), _mm512_loadu_ps(x + i), s0);
+		s1 = _mm512_fmadd_ps(ld_f16(w + i + 16), _mm512_loadu_ps(x + i + 16), s1);
+		s2 = _mm512_fmadd_ps(ld_f16(w + i + 32), _mm512_loadu_ps(x + i + 32), s2);
+		s3 = _mm512_fmadd_ps(ld_f16(w + i + 48), _mm512_loadu_ps(x + i + 48), s3);
 	}
-	for (; i < n; i += 8) {
-		__mmask8 k = tailmask8(n - i);
-		s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_maskz_loadu_epi16(k, w + i)),
-				     _mm256_maskz_loadu_ps(k, x + i), s0);
+	for (; i < n; i += 16) {
+		__mmask16 k = tailmask(n - i);
+		s0 = _mm512_fmadd_ps(ld_f16_mask(w + i, k), _mm512_maskz_loadu_ps(k, x + i), s0);
 	}
-	s0 = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
-	h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
 static float dot_bf16(const uint16_t *w, const float *x, int n)

@@ -464,7 +464,6 @@ static void head_range(void *arg, int u0, int u1, int ith)
 	for (r = r0; r < r1; r++) {
 		const uint8_t *w = hd->w + (size_t)r * hd->row_bytes;
 		switch (hd->type) {
-		case BN_TYPE_F16: s->logits[r] = s->k->dot_f16((const uint16_t *)w, s->hn, dim); break;
 		case BN_TYPE_BF16: s->logits[r] = s->k->dot_bf16((const uint16_t *)w, s->hn, dim); break;
 		case BN_TYPE_Q8_0: s->logits[r] = s->k->dot_q8_0(w, s->hn, dim); break;
 		default: s->logits[r] = s->k->dot_f32((const float *)w, s->hn, dim); break;
