@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "bench.h"
@@ -208,18 +207,6 @@ static void fill_run(void *arg, int ith, int nth)
 		j->a[i] = i;
 }
 
-void *bn_bench_alloc(size_t bytes)
-{
-	size_t huge = BN_HUGE_PAGE;
-	void *p;
-
-	if (posix_memalign(&p, huge, bytes ? bytes : 1))
-		return NULL;
-	if (bytes >= huge)	/* advice only: 4 KB pages where refused */
-		madvise(p, bytes / huge * huge, MADV_HUGEPAGE);
-	return p;
-}
-
 int bn_bench_read_bw(struct bn_pool *pool, size_t bytes, int reps, double *bw,
 		     struct bn_errbuf *eb)
 {
@@ -230,7 +217,7 @@ int bn_bench_read_bw(struct bn_pool *pool, size_t bytes, int reps, double *bw,
 	int i;
 
 	bytes &= ~(size_t)63;
-	if (!(a = bn_bench_alloc(bytes)))
+	if (!(a = bn_huge_alloc(bytes)))
 		return bn_fail(eb, BN_ENOMEM, "out of memory for a %zu MB buffer", bytes >> 20);
 	f.a = a;
 	f.n = bytes / 8;
@@ -245,7 +232,7 @@ int bn_bench_read_bw(struct bn_pool *pool, size_t bytes, int reps, double *bw,
 		if (t > 0 && (double)bytes / t > best)
 			best = (double)bytes / t;
 	}
-	free(a);
+	bn_huge_free(a, bytes);
 	*bw = best;
 	return BN_OK;
 }

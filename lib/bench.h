@@ -51,9 +51,6 @@ double bn_bench_decode_ops(const struct bn_model *m);
 long long bn_bench_peak_rss(void);
 void bn_bench_reset_peak_rss(void);
 double bn_bench_now(void);	/* monotonic seconds */
-/* A buffer for streamed data, in huge pages where the kernel gives them (as
- * a model file is mapped, see bn_map_open); free() it. */
-void *bn_bench_alloc(size_t bytes);
 
 /* Read bandwidth in bytes/s with nth threads (STREAM-style sum over a
  * buffer far larger than the caches; best of reps). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "file.h"
 #include "threads.h"
 
 #define SYNTH_BYTES ((size_t)256 << 20)
@@ -160,7 +161,7 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 		      int reps, struct bn_kbench *out, struct bn_errbuf *eb)
 {
 	struct kjob j;
-	size_t rb, mb, npad;
+	size_t rb, mb, npad, bufsz = 0;
 	uint8_t *buf = NULL;
 	double best = 1e30;
 	int i;
@@ -173,7 +174,7 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 	if (!s->nm) {		/* synthetic copies */
 		int copies = s->kind == 1 || s->kind >= 4 ? 1
 			     : (int)BN_MAX(1, BN_MIN(4096, SYNTH_BYTES / mb + 1));
-		if (!(buf = bn_bench_alloc(mb * copies)))
+		if (!(buf = bn_huge_alloc(bufsz = mb * copies)))
 			return bn_fail(eb, BN_ENOMEM, "out of memory for kernel buffers");
 		fill(buf, mb * copies, s->kind, rb);
 		for (i = 0; i < copies; i++)
@@ -197,7 +198,7 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 		      sizeof(float));
 	j.xsum = calloc((size_t)BN_MAX(1, s->T), sizeof(int32_t));
 	if (!j.xq || !j.xf || !j.yi || !j.yf || !j.xsum) {
-		free(buf); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
+		bn_huge_free(buf, bufsz); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
 		return bn_fail(eb, BN_ENOMEM, "out of memory for kernel buffers");
 	}
 	for (i = 0; i < (int)(npad * (size_t)BN_MAX(1, s->T)); i++)
@@ -227,7 +228,7 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 	out->bytes = (double)mb;
 	out->ops = 2.0 * s->rows * (double)s->cols * BN_MAX(1, s->T) *
 		   (s->kind >= 4 ? 2.0 * s->grp * s->units : 1);
-	free(buf); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
+	bn_huge_free(buf, bufsz); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
 	return BN_OK;
 }
 

@@ -62,35 +62,72 @@ nomem:
 	return bn_fail(eb, BN_ENOMEM, "%s: out of memory", path);
 }
 
+/* Reserve size bytes plus a huge page of anonymous memory (prot) and
+ * return where the first 2 MB boundary in it lies; MAP_FAILED on failure. */
+static uint8_t *reserve(size_t size, int prot, uint8_t **r)
+{
+	size_t huge = BN_HUGE_PAGE;
+
+	*r = mmap(NULL, size + huge, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*r == MAP_FAILED)
+		return MAP_FAILED;
+	return (uint8_t *)(((uintptr_t)*r + huge - 1) & ~(uintptr_t)(huge - 1));
+}
+
+/* Give back the parts of reservation r around [a, a + size). */
+static void trim(uint8_t *r, uint8_t *a, size_t size)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), end = (size + pg - 1) / pg * pg;
+	uint8_t *stop = r + size + BN_HUGE_PAGE;
+
+	if (a > r)
+		munmap(r, (size_t)(a - r));
+	if (stop > a + end)
+		munmap(a + end, (size_t)(stop - (a + end)));
+}
+
 /* A read-only private mapping of fd at a 2 MB-aligned address, so that
  * huge page-cache folios can be mapped whole (the kernel aligns file
  * mappings by itself only in some versions): map the file over the aligned
  * part of a reservation and return the rest.  Small files map anywhere. */
 static void *map_aligned(int fd, size_t size)
 {
-	size_t huge = BN_HUGE_PAGE, pg = (size_t)sysconf(_SC_PAGESIZE), span, end;
 	uint8_t *r, *a;
 	int e;
 
-	if (size < huge || size > SIZE_MAX - 2 * huge)
+	if (size < BN_HUGE_PAGE || size > SIZE_MAX - 2 * BN_HUGE_PAGE)
 		return mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-	span = size + huge;
-	r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r == MAP_FAILED)
+	if ((a = reserve(size, PROT_NONE, &r)) == MAP_FAILED)
 		return MAP_FAILED;
-	a = (uint8_t *)(((uintptr_t)r + huge - 1) & ~(uintptr_t)(huge - 1));
 	if (mmap(a, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
 		e = errno;
-		munmap(r, span);
+		munmap(r, size + BN_HUGE_PAGE);
 		errno = e;
 		return MAP_FAILED;
 	}
-	end = (size + pg - 1) / pg * pg;
-	if (a > r)
-		munmap(r, (size_t)(a - r));
-	if (r + span > a + end)
-		munmap(a + end, (size_t)(r + span - (a + end)));
+	trim(r, a, size);
 	return a;
+}
+
+void *bn_huge_alloc(size_t bytes)
+{
+	uint8_t *r, *a;
+
+	if (bytes == 0 || bytes > SIZE_MAX - 2 * BN_HUGE_PAGE)
+		return NULL;
+	if ((a = reserve(bytes, PROT_READ | PROT_WRITE, &r)) == MAP_FAILED)
+		return NULL;
+	trim(r, a, bytes);
+	madvise(a, bytes, MADV_HUGEPAGE);	/* advice only: 4 KB pages where refused */
+	return a;
+}
+
+void bn_huge_free(void *p, size_t bytes)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (p)
+		munmap(p, (bytes + pg - 1) / pg * pg);
 }
 
 int bn_map_open(struct bn_map *m, const char *path, struct bn_errbuf *eb)

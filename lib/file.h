@@ -16,8 +16,16 @@ int bn_read_file(const char *path, size_t limit, char **out, size_t *len,
 		 struct bn_errbuf *eb);
 
 /* The huge page size (x86-64 and 4 KB-page arm64 PMDs) that mappings of
- * files and bench buffers are aligned to. */
+ * files and large buffers are aligned to. */
 #define BN_HUGE_PAGE ((size_t)2 << 20)
+
+/* Zeroed anonymous memory of bytes (> 0) at a multiple of BN_HUGE_PAGE,
+ * which the kernel is advised to back with huge pages (buffers streamed
+ * from memory: a miss in a 4 KB page's TLB entry costs a nested page walk
+ * in a virtual machine); NULL when out of memory.  bn_huge_free takes the
+ * same size (NULL-safe). */
+void *bn_huge_alloc(size_t bytes);
+void bn_huge_free(void *p, size_t bytes);
 
 /* Read-only mapping of a whole regular file: files of BN_HUGE_PAGE or more
  * start at a multiple of it, and the kernel is advised to use huge pages. */

@@ -134,6 +134,22 @@ int main(void)
 		      "abort removes the temp file and creates nothing");
 	}
 
+	{
+		size_t sz = (3 << 20) + 100, i, nz = 0;
+		uint8_t *h = bn_huge_alloc(sz);
+
+		CHECK(h && (uintptr_t)h % BN_HUGE_PAGE == 0, "bn_huge_alloc starts at a 2 MB boundary");
+		for (i = 0; h && i < sz; i++)
+			nz += h[i] != 0;
+		if (h)
+			memset(h, 0xa5, sz);
+		CHECK(h && nz == 0 && h[sz - 1] == 0xa5, "its memory is zeroed and writable to the last byte");
+		bn_huge_free(h, sz);
+		bn_huge_free(NULL, sz);
+		CHECK(bn_huge_alloc(0) == NULL && bn_huge_alloc(SIZE_MAX - 100) == NULL,
+		      "bn_huge_alloc refuses 0 bytes and sizes that overflow");
+	}
+
 	if (!huge_folios_possible(ctl)) {
 		printf("ok %d - # SKIP no huge page-cache folios on this kernel or file system\n",
 		       ++unit_n);
