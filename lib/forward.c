@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "forward.h"
 #include "kernels.h"
 
@@ -11,6 +12,7 @@ struct bn_state {
 	const struct bn_kernels *k;
 	struct bn_pool *pool;
 	int n_ctx, n_batch, pos, pos0, nth;	/* pos0: first position of this bn_eval */
+	int ctxk;			/* key positions allocated: n_ctx rounded up to KV_BLOCK */
 	int qd, kvd, npad;		/* npad: int8 row stride (max padded input) */
 	float *x;			/* [B][dim] residual stream */
 	float *xn;			/* [nth][max(dim, qd, ffn)] normalized row, per thread */
@@ -22,10 +24,12 @@ struct bn_state {
 	float *g, *u;			/* [B][ffn] */
 	float *kb, *vb;			/* [B][kvd] new keys and values */
 	float *y;			/* [B][max_out] projection output */
-	void *kc;			/* [L][n_kv_heads][head_dim][n_ctx] keys after RoPE,
-				 * transposed for the attn_qk kernel (float or f16) */
+	void *kc;			/* [L][n_kv_heads][ctxk / KV_BLOCK][head_dim][KV_BLOCK]
+				 * keys after RoPE, each block of positions
+				 * transposed for attn_qk (float or f16) */
 	void *vc;			/* [L][n_kv_heads][n_ctx][head_dim] values (float
 				 * or f16): each head's values stream in order */
+	size_t kc_bytes, vc_bytes;	/* both in huge pages (bn_huge_alloc) */
 	int kv_f16;			/* cache in f16 (else float) */
 	float *att;			/* [nth][n_heads / n_kv_heads][n_ctx] scores */
 	float *inv_freq;		/* [head_dim/2] */
@@ -35,6 +39,20 @@ struct bn_state {
 	int32_t *tok;			/* current chunk */
 	int T;
 };
+
+/* Positions per block of the key cache.  attn_qk reads keys transposed
+ * (one row of positions per dimension); one row of n_ctx positions per
+ * dimension put the 640 keys a 2B4T token stores in a layer on 640
+ * different 4 KB pages at -c 4096 (16 KB apart), and those stores took
+ * 17 % of a decode step (perf, one thread; 4 % at -c 128).  Blocks of 64
+ * positions put them on 40 pages, and attn_qk, which works in 64
+ * positions at a time anyway, reads each block as one contiguous run.
+ * Both caches live in huge pages (bn_huge_alloc): in 4 KB pages, decode
+ * at depth 1500 ran at 7.5-13 t/s with one thread against 18.3-18.7, the
+ * attention kernels stalled on TLB misses (a nested page walk each, in a
+ * virtual machine); the cost is that most of the cache (all of it at
+ * -c 4096) is resident from the first token on, as llama.cpp's is. */
+#define KV_BLOCK 64
 
 /* Refuse a state larger than this before allocating any of it. */
 #define STATE_MAX ((size_t)1 << 40)
@@ -87,7 +105,7 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 {
 	const struct bn_config *c = &m->cfg;
 	struct bn_state *s;
-	size_t B, w, maxout, total, kvn, kvsz = kv_type == BN_TYPE_F16 ? 2 : 4;
+	size_t B, w, maxout, total, kvsz = kv_type == BN_TYPE_F16 ? 2 : 4;
 	int bad = 0, i;
 
 	*out = NULL;
@@ -106,6 +124,7 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	s->pool = pool;
 	s->nth = bn_pool_size(pool);
 	s->n_ctx = n_ctx;
+	s->ctxk = (n_ctx + KV_BLOCK - 1) / KV_BLOCK * KV_BLOCK;
 	s->n_batch = n_batch = BN_MIN(n_batch, n_ctx);
 	s->qd = c->n_heads * c->head_dim;
 	s->kvd = c->n_kv_heads * c->head_dim;
@@ -114,7 +133,7 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	maxout = (size_t)BN_MAX(BN_MAX(s->qd, c->dim), c->ffn_dim);
 	B = (size_t)n_batch;
 	s->kv_f16 = kv_type == BN_TYPE_F16;
-	total = state_bytes(c, B, (size_t)n_ctx, (size_t)s->nth, w, (size_t)s->npad, maxout,
+	total = state_bytes(c, B, (size_t)s->ctxk, (size_t)s->nth, w, (size_t)s->npad, maxout,
 			    (size_t)s->qd, (size_t)s->kvd, kvsz);
 	if (!total || total > STATE_MAX) {
 		bn_state_free(s);
@@ -134,9 +153,9 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	s->kb = zalloc(B * s->kvd, 4, &bad);
 	s->vb = zalloc(B * s->kvd, 4, &bad);
 	s->y = zalloc(B * maxout, 4, &bad);
-	kvn = (size_t)c->n_layers * n_ctx * s->kvd;
-	s->kc = zalloc(kvn, kvsz, &bad);
-	s->vc = zalloc(kvn, kvsz, &bad);
+	s->kc_bytes = (size_t)c->n_layers * s->ctxk * s->kvd * kvsz;	/* below total */
+	s->vc_bytes = (size_t)c->n_layers * n_ctx * s->kvd * kvsz;
+	bad |= !(s->kc = bn_huge_alloc(s->kc_bytes)) || !(s->vc = bn_huge_alloc(s->vc_bytes));
 	s->att = zalloc((size_t)s->nth * n_ctx * (size_t)(c->n_heads / c->n_kv_heads), 4, &bad);
 	s->inv_freq = zalloc((size_t)c->head_dim / 2, 4, &bad);
 	s->cosv = zalloc(B * c->head_dim / 2, 4, &bad);
@@ -159,7 +178,8 @@ void bn_state_free(struct bn_state *s)
 	if (!s)
 		return;
 	free(s->x); free(s->xn); free(s->xq); free(s->xs); free(s->xsum);
-	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y); free(s->kc); free(s->vc);
+	free(s->q); free(s->ao); free(s->g); free(s->u); free(s->kb); free(s->vb); free(s->y);
+	bn_huge_free(s->kc, s->kc_bytes); bn_huge_free(s->vc, s->vc_bytes);
 	free(s->att); free(s->inv_freq); free(s->cosv); free(s->sinv); free(s->hn);
 	free(s->logits); free(s->tok);
 	free(s);
@@ -169,7 +189,7 @@ int bn_state_pos(const struct bn_state *s) { return s->pos; }
 int bn_state_ctx(const struct bn_state *s) { return s->n_ctx; }
 size_t bn_state_kv_bytes(const struct bn_state *s)
 {
-	return 2 * (size_t)s->m->cfg.n_layers * s->n_ctx * s->kvd * (s->kv_f16 ? 2 : sizeof(float));
+	return s->kc_bytes + s->vc_bytes;
 }
 int bn_state_eval_pos(const struct bn_state *s) { return s->pos0; }
 int bn_state_vocab(const struct bn_state *s) { return s->m->cfg.n_vocab; }
@@ -347,6 +367,16 @@ static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
 	run_lin(s, &j);
 }
 
+/* Element of the key cache holding dimension 0 of head h's key at
+ * position pos in layer L; dimension d is KV_BLOCK elements further on. */
+static size_t key_at(const struct bn_state *s, int L, int h, int pos)
+{
+	size_t hd = (size_t)s->m->cfg.head_dim;
+	size_t head = ((size_t)L * s->m->cfg.n_kv_heads + (size_t)h) * s->ctxk * hd;
+
+	return head + (size_t)(pos / KV_BLOCK) * KV_BLOCK * hd + (size_t)(pos % KV_BLOCK);
+}
+
 struct att_job {
 	struct bn_state *s;
 	int layer, T;
@@ -416,23 +446,29 @@ static void att_unit(void *arg, int i, int ith)
 	const struct bn_config *c = &s->m->cfg;
 	int hd = c->head_dim, grp = c->n_heads / c->n_kv_heads, g;
 	int t = i % j->T, kvh = i / j->T, p = s->pos + t;
-	size_t lo = (size_t)j->layer * s->n_ctx * s->kvd, h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
-	size_t kh = lo + (size_t)kvh * hd * s->n_ctx;	/* the head's keys and values */
+	size_t h0 = (size_t)t * s->qd + (size_t)kvh * grp * hd;
+	size_t kh = key_at(s, j->layer, kvh, 0);	/* the head's keys, and values */
+	size_t vh = ((size_t)j->layer * c->n_kv_heads + (size_t)kvh) * s->n_ctx * hd;
 	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = (float)pow(hd, -0.5);
+	int j0;
 
-	if (s->kv_f16)
-		s->k->attn_qk_f16(s->q + h0, grp, (const uint16_t *)s->kc + kh, (size_t)s->n_ctx,
-				  p + 1, hd, att, (size_t)s->n_ctx);
-	else
-		s->k->attn_qk(s->q + h0, grp, (const float *)s->kc + kh, (size_t)s->n_ctx, p + 1,
-			      hd, att, (size_t)s->n_ctx);
+	for (j0 = 0; j0 <= p; j0 += KV_BLOCK) {	/* scores do not depend on the split */
+		size_t o = kh + (size_t)j0 * hd;
+		int n = BN_MIN(KV_BLOCK, p + 1 - j0);
+		if (s->kv_f16)
+			s->k->attn_qk_f16(s->q + h0, grp, (const uint16_t *)s->kc + o, KV_BLOCK, n,
+					  hd, att + j0, (size_t)s->n_ctx);
+		else
+			s->k->attn_qk(s->q + h0, grp, (const float *)s->kc + o, KV_BLOCK, n, hd,
+				      att + j0, (size_t)s->n_ctx);
+	}
 	for (g = 0; g < grp; g++)
 		softmax_row(att + (size_t)g * s->n_ctx, p + 1, scale);
 	if (s->kv_f16)
-		s->k->attn_av_f16(att, (size_t)s->n_ctx, grp, (const uint16_t *)s->vc + kh,
+		s->k->attn_av_f16(att, (size_t)s->n_ctx, grp, (const uint16_t *)s->vc + vh,
 				  (size_t)hd, p + 1, hd, s->ao + h0);
 	else
-		s->k->attn_av(att, (size_t)s->n_ctx, grp, (const float *)s->vc + kh, (size_t)hd,
+		s->k->attn_av(att, (size_t)s->n_ctx, grp, (const float *)s->vc + vh, (size_t)hd,
 			      p + 1, hd, s->ao + h0);
 }
 
@@ -473,7 +509,7 @@ static void head_range(void *arg, int u0, int u1, int ith)
 
 /* ---- one chunk of T tokens through every layer ---- */
 
-/* Keys (into column pos of the transposed cache) and values (row pos of
+/* Keys (into the transposed block of position pos) and values (row pos of
  * each head's block) of position pos in layer L, as float or rounded to
  * f16 (nearest even). */
 static void kv_store(struct bn_state *s, int L, int pos, const float *kn, const float *vn)
@@ -482,18 +518,18 @@ static void kv_store(struct bn_state *s, int L, int pos, const float *kn, const 
 	size_t nh = (size_t)s->m->cfg.n_kv_heads, row = (size_t)pos * hd;
 
 	if (s->kv_f16) {
-		uint16_t *kc = (uint16_t *)s->kc + lo, *vc = (uint16_t *)s->vc + lo, kh[64];
+		uint16_t *kc = s->kc, *vc = (uint16_t *)s->vc + lo, kh[64];
 		for (i = 0; i < (size_t)s->kvd; i++) {
 			if (i % 64 == 0)
 				s->k->f32_f16(kn + i, kh, (int)BN_MIN((size_t)s->kvd - i, 64));
-			kc[i * s->n_ctx + pos] = kh[i % 64];
+			kc[key_at(s, L, (int)(i / hd), pos) + i % hd * KV_BLOCK] = kh[i % 64];
 		}
 		for (h = 0; h < nh; h++)
 			s->k->f32_f16(vn + h * hd, vc + h * s->n_ctx * hd + row, (int)hd);
 		return;
 	}
 	for (i = 0; i < (size_t)s->kvd; i++)
-		((float *)s->kc)[lo + i * s->n_ctx + pos] = kn[i];
+		((float *)s->kc)[key_at(s, L, (int)(i / hd), pos) + i % hd * KV_BLOCK] = kn[i];
 	for (h = 0; h < nh; h++)
 		memcpy((float *)s->vc + lo + h * s->n_ctx * hd + row, vn + h * hd, hd * sizeof(float));
 }
