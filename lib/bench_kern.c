@@ -14,6 +14,7 @@
 
 #include "bench.h"
 #include "file.h"
+#include "forward.h"
 #include "threads.h"
 
 #define SYNTH_BYTES ((size_t)256 << 20)
@@ -37,9 +38,11 @@ struct kjob {
 	int units, grp;
 };
 
+/* Keys of a unit in the KV cache's blocks of BN_KV_BLOCK positions, then
+ * its values, read as bn_eval reads them. */
 static void attn_units(const struct kjob *j, int ith, int nth)
 {
-	size_t n = (size_t)j->rows, hd = (size_t)j->cols;
+	size_t n = (size_t)j->rows, hd = (size_t)j->cols, b, ld = BN_KV_BLOCK;
 	float *att = j->yf + (size_t)ith * j->grp * (n + hd), *o = att + (size_t)j->grp * n;
 	int u0, u1, u;
 
@@ -47,11 +50,15 @@ static void attn_units(const struct kjob *j, int ith, int nth)
 	for (u = u0; u < u1; u++) {
 		if (j->kind == 4) {
 			const float *kt = (const float *)j->mats[0] + 2 * n * hd * (size_t)u;
-			j->k->attn_qk(j->xf, j->grp, kt, n, (int)n, (int)hd, att, n);
+			for (b = 0; b < n; b += ld)
+				j->k->attn_qk(j->xf, j->grp, kt + b * hd, ld, (int)BN_MIN(ld, n - b),
+					      (int)hd, att + b, n);
 			j->k->attn_av(att, n, j->grp, kt + n * hd, hd, (int)n, (int)hd, o);
 		} else {
 			const uint16_t *kt = (const uint16_t *)j->mats[0] + 2 * n * hd * (size_t)u;
-			j->k->attn_qk_f16(j->xf, j->grp, kt, n, (int)n, (int)hd, att, n);
+			for (b = 0; b < n; b += ld)
+				j->k->attn_qk_f16(j->xf, j->grp, kt + b * hd, ld, (int)BN_MIN(ld, n - b),
+						  (int)hd, att + b, n);
 			j->k->attn_av_f16(att, n, j->grp, kt + n * hd, hd, (int)n, (int)hd, o);
 		}
 	}
@@ -198,7 +205,8 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 		      sizeof(float));
 	j.xsum = calloc((size_t)BN_MAX(1, s->T), sizeof(int32_t));
 	if (!j.xq || !j.xf || !j.yi || !j.yf || !j.xsum) {
-		bn_huge_free(buf, bufsz); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
+		bn_huge_free(buf, bufsz);
+		free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
 		return bn_fail(eb, BN_ENOMEM, "out of memory for kernel buffers");
 	}
 	for (i = 0; i < (int)(npad * (size_t)BN_MAX(1, s->T)); i++)
@@ -228,7 +236,8 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 	out->bytes = (double)mb;
 	out->ops = 2.0 * s->rows * (double)s->cols * BN_MAX(1, s->T) *
 		   (s->kind >= 4 ? 2.0 * s->grp * s->units : 1);
-	bn_huge_free(buf, bufsz); free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
+	bn_huge_free(buf, bufsz);
+	free((void *)j.xq); free((void *)j.xf); free(j.yi); free(j.yf); free(j.xsum);
 	return BN_OK;
 }
 

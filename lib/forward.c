@@ -12,7 +12,7 @@ struct bn_state {
 	const struct bn_kernels *k;
 	struct bn_pool *pool;
 	int n_ctx, n_batch, pos, pos0, nth;	/* pos0: first position of this bn_eval */
-	int ctxk;			/* key positions allocated: n_ctx rounded up to KV_BLOCK */
+	int ctxk;			/* key positions allocated: n_ctx rounded up to BN_KV_BLOCK */
 	int qd, kvd, npad;		/* npad: int8 row stride (max padded input) */
 	float *x;			/* [B][dim] residual stream */
 	float *xn;			/* [nth][max(dim, qd, ffn)] normalized row, per thread */
@@ -24,7 +24,7 @@ struct bn_state {
 	float *g, *u;			/* [B][ffn] */
 	float *kb, *vb;			/* [B][kvd] new keys and values */
 	float *y;			/* [B][max_out] projection output */
-	void *kc;			/* [L][n_kv_heads][ctxk / KV_BLOCK][head_dim][KV_BLOCK]
+	void *kc;			/* [L][n_kv_heads][ctxk / BN_KV_BLOCK][head_dim][BN_KV_BLOCK]
 				 * keys after RoPE, each block of positions
 				 * transposed for attn_qk (float or f16) */
 	void *vc;			/* [L][n_kv_heads][n_ctx][head_dim] values (float
@@ -40,7 +40,7 @@ struct bn_state {
 	int T;
 };
 
-/* Positions per block of the key cache.  attn_qk reads keys transposed
+/* BN_KV_BLOCK, positions per block of the key cache.  attn_qk reads keys transposed
  * (one row of positions per dimension); one row of n_ctx positions per
  * dimension put the 640 keys a 2B4T token stores in a layer on 640
  * different 4 KB pages at -c 4096 (16 KB apart), and those stores took
@@ -52,8 +52,6 @@ struct bn_state {
  * attention kernels stalled on TLB misses (a nested page walk each, in a
  * virtual machine); the cost is that most of the cache (all of it at
  * -c 4096) is resident from the first token on, as llama.cpp's is. */
-#define KV_BLOCK 64
-
 /* Refuse a state larger than this before allocating any of it. */
 #define STATE_MAX ((size_t)1 << 40)
 
@@ -124,7 +122,7 @@ int bn_state_new_kv(struct bn_state **out, const struct bn_model *m, int n_ctx, 
 	s->pool = pool;
 	s->nth = bn_pool_size(pool);
 	s->n_ctx = n_ctx;
-	s->ctxk = (n_ctx + KV_BLOCK - 1) / KV_BLOCK * KV_BLOCK;
+	s->ctxk = (n_ctx + BN_KV_BLOCK - 1) / BN_KV_BLOCK * BN_KV_BLOCK;
 	s->n_batch = n_batch = BN_MIN(n_batch, n_ctx);
 	s->qd = c->n_heads * c->head_dim;
 	s->kvd = c->n_kv_heads * c->head_dim;
@@ -368,13 +366,13 @@ static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
 }
 
 /* Element of the key cache holding dimension 0 of head h's key at
- * position pos in layer L; dimension d is KV_BLOCK elements further on. */
+ * position pos in layer L; dimension d is BN_KV_BLOCK elements further on. */
 static size_t key_at(const struct bn_state *s, int L, int h, int pos)
 {
 	size_t hd = (size_t)s->m->cfg.head_dim;
 	size_t head = ((size_t)L * s->m->cfg.n_kv_heads + (size_t)h) * s->ctxk * hd;
 
-	return head + (size_t)(pos / KV_BLOCK) * KV_BLOCK * hd + (size_t)(pos % KV_BLOCK);
+	return head + (size_t)(pos / BN_KV_BLOCK) * BN_KV_BLOCK * hd + (size_t)(pos % BN_KV_BLOCK);
 }
 
 struct att_job {
@@ -452,14 +450,14 @@ static void att_unit(void *arg, int i, int ith)
 	float *att = s->att + (size_t)ith * grp * s->n_ctx, scale = (float)pow(hd, -0.5);
 	int j0;
 
-	for (j0 = 0; j0 <= p; j0 += KV_BLOCK) {	/* scores do not depend on the split */
+	for (j0 = 0; j0 <= p; j0 += BN_KV_BLOCK) {	/* scores do not depend on the split */
 		size_t o = kh + (size_t)j0 * hd;
-		int n = BN_MIN(KV_BLOCK, p + 1 - j0);
+		int n = BN_MIN(BN_KV_BLOCK, p + 1 - j0);
 		if (s->kv_f16)
-			s->k->attn_qk_f16(s->q + h0, grp, (const uint16_t *)s->kc + o, KV_BLOCK, n,
+			s->k->attn_qk_f16(s->q + h0, grp, (const uint16_t *)s->kc + o, BN_KV_BLOCK, n,
 					  hd, att + j0, (size_t)s->n_ctx);
 		else
-			s->k->attn_qk(s->q + h0, grp, (const float *)s->kc + o, KV_BLOCK, n, hd,
+			s->k->attn_qk(s->q + h0, grp, (const float *)s->kc + o, BN_KV_BLOCK, n, hd,
 				      att + j0, (size_t)s->n_ctx);
 	}
 	for (g = 0; g < grp; g++)
@@ -522,14 +520,14 @@ static void kv_store(struct bn_state *s, int L, int pos, const float *kn, const 
 		for (i = 0; i < (size_t)s->kvd; i++) {
 			if (i % 64 == 0)
 				s->k->f32_f16(kn + i, kh, (int)BN_MIN((size_t)s->kvd - i, 64));
-			kc[key_at(s, L, (int)(i / hd), pos) + i % hd * KV_BLOCK] = kh[i % 64];
+			kc[key_at(s, L, (int)(i / hd), pos) + i % hd * BN_KV_BLOCK] = kh[i % 64];
 		}
 		for (h = 0; h < nh; h++)
 			s->k->f32_f16(vn + h * hd, vc + h * s->n_ctx * hd + row, (int)hd);
 		return;
 	}
 	for (i = 0; i < (size_t)s->kvd; i++)
-		((float *)s->kc)[key_at(s, L, (int)(i / hd), pos) + i % hd * KV_BLOCK] = kn[i];
+		((float *)s->kc)[key_at(s, L, (int)(i / hd), pos) + i % hd * BN_KV_BLOCK] = kn[i];
 	for (h = 0; h < nh; h++)
 		memcpy((float *)s->vc + lo + h * s->n_ctx * hd + row, vn + h * hd, hd * sizeof(float));
 }

@@ -21,8 +21,13 @@ typedef int (*bn_logits_fn)(void *ctx, int i, const float *logits);
 
 struct bn_state;
 
-/* Allocates; free with bn_state_free().  n_ctx: KV cache length (<= the
- * model's context); n_batch: tokens per forward chunk; pool: threads to use
+/* Keys are cached transposed in blocks of this many positions (forward.c):
+ * attn_qk reads one block per call. */
+#define BN_KV_BLOCK 64
+
+/* Allocates; free with bn_state_free().  n_ctx: KV cache length
+ * (1..BN_CTX_LIMIT; past the model's training context RoPE goes on as
+ * defined); n_batch: tokens per forward chunk; pool: threads to use
  * (borrowed, may be NULL for one thread). */
 int bn_state_new(struct bn_state **out, const struct bn_model *m, int n_ctx, int n_batch,
 		 struct bn_pool *pool, struct bn_errbuf *eb);
