@@ -40,18 +40,6 @@ struct bn_state {
 	int T;
 };
 
-/* BN_KV_BLOCK, positions per block of the key cache.  attn_qk reads keys transposed
- * (one row of positions per dimension); one row of n_ctx positions per
- * dimension put the 640 keys a 2B4T token stores in a layer on 640
- * different 4 KB pages at -c 4096 (16 KB apart), and those stores took
- * 17 % of a decode step (perf, one thread; 4 % at -c 128).  Blocks of 64
- * positions put them on 40 pages, and attn_qk, which works in 64
- * positions at a time anyway, reads each block as one contiguous run.
- * Both caches live in huge pages (bn_huge_alloc): in 4 KB pages, decode
- * at depth 1500 ran at 7.5-13 t/s with one thread against 18.3-18.7, the
- * attention kernels stalled on TLB misses (a nested page walk each, in a
- * virtual machine); the cost is that most of the cache (all of it at
- * -c 4096) is resident from the first token on, as llama.cpp's is. */
 /* Refuse a state larger than this before allocating any of it. */
 #define STATE_MAX ((size_t)1 << 40)
 
@@ -365,8 +353,20 @@ static void linear(struct bn_state *s, const struct bn_tlin *l, float *y, int T)
 	run_lin(s, &j);
 }
 
-/* Element of the key cache holding dimension 0 of head h's key at
- * position pos in layer L; dimension d is BN_KV_BLOCK elements further on. */
+/* The key cache is transposed in blocks of BN_KV_BLOCK positions.  One
+ * row of n_ctx positions per dimension put the 640 keys a 2B4T token
+ * stores in a layer on 640 different 4 KB pages at -c 4096 (16 KB apart),
+ * and those stores took 17 % of a decode step (perf, one thread; 4 % at
+ * -c 128); blocks of 64 put them on 40 pages, and attn_qk, which works
+ * in 64 positions at a time anyway, reads a block as one contiguous run.
+ * Both caches live in huge pages (bn_huge_alloc): in 4 KB pages, decode
+ * at depth 1500 ran at 7.5-13 t/s with one thread against 18.3-18.7, the
+ * attention kernels stalled on TLB misses (a nested page walk each, in a
+ * virtual machine); the cost is that most of the cache (all of it at
+ * -c 4096) is resident from the first token on, as llama.cpp's is.
+ *
+ * key_at: the element holding dimension 0 of head h's key at position pos
+ * in layer L; dimension d is BN_KV_BLOCK elements further on. */
 static size_t key_at(const struct bn_state *s, int L, int h, int pos)
 {
 	size_t hd = (size_t)s->m->cfg.head_dim;
