@@ -454,48 +454,51 @@ static float dot_f32(const float *a, const float *b, int n)
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-/* f16 rows in 512-bit steps: four 16-lane accumulators, 64 values (two
- * cache lines) per step, masked tail.  On Zen 4 (512-bit ops in two
- * halves) 256-bit steps had streamed the output head faster from DRAM (31
- * GB/s against 28); Zen 5 converts a full zmm per vcvtph2ps, so 512-bit
- * steps run at 115 GB/s from L2 against 58 (bound by the conversions) and
+INLINE __m512 ld16(const uint16_t *p, int bf)
+{
+	return bf ? ld_bf16(p) : ld_f16(p);
+}
+
+INLINE __m512 ld16_mask(const uint16_t *p, __mmask16 k, int bf)
+{
+	return bf ? ld_bf16_mask(p, k) : ld_f16_mask(p, k);
+}
+
+/* An f16 (bf = 0) or bf16 row dot x (bf is a constant at every call) in
+ * 512-bit steps: four 16-lane accumulators, 64 values (two cache lines)
+ * per step, masked tail.  On Zen 4 (512-bit ops in two halves) 256-bit
+ * steps had streamed the f16 output head faster from DRAM (31 GB/s
+ * against 28); Zen 5 converts a full zmm per vcvtph2ps, so 512-bit steps
+ * run at 115 GB/s from L2 against 58 (bound by the conversions) and
  * stream at 35-36.5 GB/s from DRAM against 32-34, where a plain sum reads
- * 38-39 (alternated in one process; software prefetch into L1 or L2 did
- * not help either width by more than noise). */
-static float dot_f16(const uint16_t *w, const float *x, int n)
+ * 38-39 (alternated in one process).  A software prefetch, into L1 or L2,
+ * lost 5-10 %. */
+INLINE float dot16(const uint16_t *w, const float *x, int n, int bf)
 {
 	__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 	int i;
 
 	for (i = 0; i + 64 <= n; i += 64) {
-		s0 = _mm512_fmadd_ps(ld_f16(w + i), _mm512_loadu_ps(x + i), s0);
-		s1 = _mm512_fmadd_ps(ld_f16(w + i + 16), _mm512_loadu_ps(x + i + 16), s1);
-		s2 = _mm512_fmadd_ps(ld_f16(w + i + 32), _mm512_loadu_ps(x + i + 32), s2);
-		s3 = _mm512_fmadd_ps(ld_f16(w + i + 48), _mm512_loadu_ps(x + i + 48), s3);
+		s0 = _mm512_fmadd_ps(ld16(w + i, bf), _mm512_loadu_ps(x + i), s0);
+		s1 = _mm512_fmadd_ps(ld16(w + i + 16, bf), _mm512_loadu_ps(x + i + 16), s1);
+		s2 = _mm512_fmadd_ps(ld16(w + i + 32, bf), _mm512_loadu_ps(x + i + 32), s2);
+		s3 = _mm512_fmadd_ps(ld16(w + i + 48, bf), _mm512_loadu_ps(x + i + 48), s3);
 	}
 	for (; i < n; i += 16) {
 		__mmask16 k = tailmask(n - i);
-		s0 = _mm512_fmadd_ps(ld_f16_mask(w + i, k), _mm512_maskz_loadu_ps(k, x + i), s0);
+		s0 = _mm512_fmadd_ps(ld16_mask(w + i, k, bf), _mm512_maskz_loadu_ps(k, x + i), s0);
 	}
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
+static float dot_f16(const uint16_t *w, const float *x, int n)
+{
+	return dot16(w, x, n, 0);
+}
+
 static float dot_bf16(const uint16_t *w, const float *x, int n)
 {
-	__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-	int i;
-
-	for (i = 0; i + 64 <= n; i += 64) {
-		s0 = _mm512_fmadd_ps(ld_bf16(w + i), _mm512_loadu_ps(x + i), s0);
-		s1 = _mm512_fmadd_ps(ld_bf16(w + i + 16), _mm512_loadu_ps(x + i + 16), s1);
-		s2 = _mm512_fmadd_ps(ld_bf16(w + i + 32), _mm512_loadu_ps(x + i + 32), s2);
-		s3 = _mm512_fmadd_ps(ld_bf16(w + i + 48), _mm512_loadu_ps(x + i + 48), s3);
-	}
-	for (; i < n; i += 16) {
-		__mmask16 k = tailmask(n - i);
-		s0 = _mm512_fmadd_ps(ld_bf16_mask(w + i, k), _mm512_maskz_loadu_ps(k, x + i), s0);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+	return dot16(w, x, n, 1);
 }
 
 /* Q8_0: per 34-byte block, the 32 int8 widened to float dot x (two FMAs),
