@@ -23,7 +23,8 @@ int bn_read_file(const char *path, size_t limit, char **out, size_t *len,
  * which the kernel is advised to back with huge pages (buffers streamed
  * from memory: a miss in a 4 KB page's TLB entry costs a nested page walk
  * in a virtual machine); NULL when out of memory.  bn_huge_free takes the
- * same size (NULL-safe). */
+ * same size (NULL-safe).  Under AddressSanitizer both go through its
+ * allocator (aligned, zeroed, no huge pages), so overruns are caught. */
 void *bn_huge_alloc(size_t bytes);
 void bn_huge_free(void *p, size_t bytes);
 
