@@ -183,7 +183,7 @@ static int time_shape(const struct bn_kernels *k, struct shape *s, struct bn_poo
 			     : (int)BN_MAX(1, BN_MIN(4096, SYNTH_BYTES / mb + 1));
 		if (!(buf = bn_huge_alloc(bufsz = mb * copies)))
 			return bn_fail(eb, BN_ENOMEM, "out of memory for kernel buffers");
-		fill(buf, mb * copies, s->kind, rb);
+		fill(buf, bufsz, s->kind, rb);
 		for (i = 0; i < copies; i++)
 			s->mats[s->nm++] = buf + mb * i;
 	}

@@ -74,10 +74,18 @@ static uint8_t *reserve(size_t size, int prot, uint8_t **r)
 	return (uint8_t *)(((uintptr_t)*r + huge - 1) & ~(uintptr_t)(huge - 1));
 }
 
+/* size rounded up to whole pages. */
+static size_t pages(size_t size)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (size + pg - 1) / pg * pg;
+}
+
 /* Give back the parts of reservation r around [a, a + size). */
 static void trim(uint8_t *r, uint8_t *a, size_t size)
 {
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), end = (size + pg - 1) / pg * pg;
+	size_t end = pages(size);
 	uint8_t *stop = r + size + BN_HUGE_PAGE;
 
 	if (a > r)
@@ -147,10 +155,8 @@ void bn_huge_free(void *p, size_t bytes)
 	(void)bytes;
 	free(p);
 #else
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-
 	if (p)
-		munmap(p, (bytes + pg - 1) / pg * pg);
+		munmap(p, pages(bytes));
 #endif
 }
 

@@ -513,21 +513,26 @@ static void head_range(void *arg, int u0, int u1, int ith)
 static void kv_store(struct bn_state *s, int L, int pos, const float *kn, const float *vn)
 {
 	size_t lo = (size_t)L * s->n_ctx * s->kvd, hd = (size_t)s->m->cfg.head_dim, i, h;
-	size_t nh = (size_t)s->m->cfg.n_kv_heads, row = (size_t)pos * hd;
+	size_t nh = (size_t)s->m->cfg.n_kv_heads, row = (size_t)pos * hd, k0 = 0;
 
 	if (s->kv_f16) {
 		uint16_t *kc = s->kc, *vc = (uint16_t *)s->vc + lo, kh[64];
 		for (i = 0; i < (size_t)s->kvd; i++) {
 			if (i % 64 == 0)
 				s->k->f32_f16(kn + i, kh, (int)BN_MIN((size_t)s->kvd - i, 64));
-			kc[key_at(s, L, (int)(i / hd), pos) + i % hd * BN_KV_BLOCK] = kh[i % 64];
+			if (i % hd == 0)
+				k0 = key_at(s, L, (int)(i / hd), pos);
+			kc[k0 + i % hd * BN_KV_BLOCK] = kh[i % 64];
 		}
 		for (h = 0; h < nh; h++)
 			s->k->f32_f16(vn + h * hd, vc + h * s->n_ctx * hd + row, (int)hd);
 		return;
 	}
-	for (i = 0; i < (size_t)s->kvd; i++)
-		((float *)s->kc)[key_at(s, L, (int)(i / hd), pos) + i % hd * BN_KV_BLOCK] = kn[i];
+	for (i = 0; i < (size_t)s->kvd; i++) {
+		if (i % hd == 0)
+			k0 = key_at(s, L, (int)(i / hd), pos);
+		((float *)s->kc)[k0 + i % hd * BN_KV_BLOCK] = kn[i];
+	}
 	for (h = 0; h < nh; h++)
 		memcpy((float *)s->vc + lo + h * s->n_ctx * hd + row, vn + h * hd, hd * sizeof(float));
 }
