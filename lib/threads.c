@@ -1,8 +1,9 @@
 /* threads.c - persistent pthread pool with a generation-counter start
- * and an atomic countdown finish (bn_pool_run), or ranges of units claimed
- * from an atomic (generation, next unit) word and a count of finished
- * units (bn_pool_run_ranges).  Workers spin for a short while, then block on a
- * condition variable, so an idle pool costs no CPU. */
+ * and an atomic countdown finish (bn_pool_run), or ranges of units taken
+ * from per-thread (generation, first, end) words, with stealing, and a
+ * count of finished units (bn_pool_run_ranges).  Workers spin for a short
+ * while, then block on a condition variable, so an idle pool costs no
+ * CPU. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -26,6 +27,14 @@ static inline void relax(void)
 #endif
 }
 
+/* A ranges job's units left to thread i: generation (G_BITS) << 2 U_BITS
+ * | first << U_BITS | end, on a cache line of its own. */
+#define U_BITS 20
+#define G_BITS 24
+#define UMAX ((1u << U_BITS) - 1)
+#define GMASK ((1u << G_BITS) - 1)
+struct slot { _Alignas(64) atomic_ullong w; };
+
 struct bn_pool {
 	int nth;
 	pthread_t *tid;
@@ -33,10 +42,10 @@ struct bn_pool {
 	pthread_cond_t cv;
 	bn_job_fn fn;
 	void *arg;
+	struct slot *slot;	/* [nth] */
 	_Atomic(bn_range_fn) ifn; /* the current ranges job */
 	_Atomic(void *) iarg;
-	atomic_int n_units;
-	atomic_ullong claim;	/* gen << 32 | next unit (ranges jobs) */
+	atomic_int n_units, step; /* units of step caller units each */
 	atomic_int done;	/* units finished */
 	atomic_uint gen;	/* bumped for each job */
 	atomic_uint sgen;	/* generation of the last bn_pool_run job */
@@ -47,31 +56,54 @@ struct bn_pool {
 
 struct worker { struct bn_pool *p; int ith; };
 
-/* Claim and run ranges of job g until none is left or the job is over.
- * Guided scheduling: a claim takes 1/(2 nth) of the units left (at least
- * one), so the threads stream long contiguous ranges first and share the
- * tail in small ones.  A late thread may read the description of a later
- * job; but the main thread moves the claim word to the new generation
- * before it writes that description (release fence / acquire fence
- * below), so such a thread then sees a foreign generation in the claim
- * word and stops. */
+static unsigned long long pack(unsigned g, unsigned lo, unsigned hi)
+{
+	return (unsigned long long)(g & GMASK) << 2 * U_BITS | (unsigned long long)lo << U_BITS | hi;
+}
+
+/* Take units of job g from thread v's slot: the owner from the front, a
+ * quarter of what is left (at least one), so it reads its weights in one
+ * run of ranges, each starting where the last ended; a thief half of it
+ * from the back.  0 when the slot is empty or belongs to another job. */
+static int take(struct bn_pool *p, int v, unsigned g, int owner, unsigned *lo, unsigned *hi)
+{
+	atomic_ullong *w = &p->slot[v].w;
+	unsigned long long c = atomic_load_explicit(w, memory_order_relaxed), nc;
+
+	for (;;) {
+		unsigned a = (unsigned)(c >> U_BITS) & UMAX, b = (unsigned)c & UMAX, k;
+		if ((unsigned)(c >> 2 * U_BITS) != (g & GMASK) || a >= b)
+			return 0;
+		k = BN_MAX(1, (b - a) / (owner ? 4 : 2));
+		nc = owner ? pack(g, a + k, b) : pack(g, a, b - k);
+		if (atomic_compare_exchange_weak_explicit(w, &c, nc, memory_order_acq_rel,
+							  memory_order_relaxed)) {
+			*lo = owner ? a : b - k;
+			*hi = owner ? a + k : b;
+			return 1;
+		}
+	}
+}
+
+/* Run ranges of job g: thread ith's own units, then what the others have
+ * left.  A late thread may read the description of a later job; but the
+ * main thread moves every slot to the new generation before it writes
+ * that description (release fence / acquire fence below), so such a
+ * thread then sees a foreign generation in the slots and stops. */
 static void ranges(struct bn_pool *p, unsigned g, int ith)
 {
 	bn_range_fn fn = atomic_load_explicit(&p->ifn, memory_order_relaxed);
 	void *arg = atomic_load_explicit(&p->iarg, memory_order_relaxed);
 	int n = atomic_load_explicit(&p->n_units, memory_order_relaxed);
+	int step = atomic_load_explicit(&p->step, memory_order_relaxed), v;
+	unsigned lo, hi;
 
 	atomic_thread_fence(memory_order_acquire);
-	for (;;) {
-		unsigned long long c = atomic_load_explicit(&p->claim, memory_order_relaxed);
-		int i0 = (int)(c & 0xffffffffu), k;
-		if ((unsigned)(c >> 32) != g || i0 >= n)
-			return;
-		k = BN_MAX(1, (n - i0) / (2 * p->nth));
-		if (atomic_compare_exchange_weak_explicit(&p->claim, &c, c + (unsigned)k,
-							  memory_order_acq_rel, memory_order_relaxed)) {
-			fn(arg, i0, i0 + k, ith);
-			atomic_fetch_add_explicit(&p->done, k, memory_order_release);
+	for (v = 0; v < p->nth; v++) {
+		int o = (ith + v) % p->nth;
+		while (take(p, o, g, v == 0, &lo, &hi)) {
+			fn(arg, (int)lo * step, BN_MIN((int)hi * step, n), ith);
+			atomic_fetch_add_explicit(&p->done, (int)(hi - lo), memory_order_release);
 		}
 	}
 }
@@ -122,9 +154,14 @@ int bn_pool_new(struct bn_pool **out, int nth)
 	if (!p)
 		return BN_ENOMEM;
 	p->nth = nth < 1 ? 1 : nth;
+	if (!(p->slot = aligned_alloc(64, sizeof(*p->slot) * (size_t)p->nth))) {
+		free(p);
+		return BN_ENOMEM;
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	if (!(p->tid = calloc((size_t)p->nth, sizeof(*p->tid)))) {
+		free(p->slot);
 		free(p);
 		return BN_ENOMEM;
 	}
@@ -157,6 +194,7 @@ void bn_pool_free(struct bn_pool *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p->tid);
+	free(p->slot);
 	free(p);
 }
 
@@ -195,20 +233,27 @@ void bn_pool_run(struct bn_pool *p, bn_job_fn fn, void *arg)
 
 void bn_pool_run_ranges(struct bn_pool *p, bn_range_fn fn, void *arg, int n)
 {
+	int i, step, m;
 	unsigned g;
-	int i;
 
 	if (!p || p->nth == 1) {
 		if (n > 0)
 			fn(arg, 0, n, 0);
 		return;
 	}
+	step = n / UMAX + 1;	/* slots count at most UMAX units */
+	m = (n + step - 1) / step;
 	g = atomic_load(&p->gen) + 1;
-	atomic_store(&p->claim, (unsigned long long)g << 32);
+	for (i = 0; i < p->nth; i++)
+		atomic_store_explicit(&p->slot[i].w,
+				      pack(g, (unsigned)((long long)m * i / p->nth),
+					   (unsigned)((long long)m * (i + 1) / p->nth)),
+				      memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&p->ifn, fn, memory_order_relaxed);
 	atomic_store_explicit(&p->iarg, arg, memory_order_relaxed);
 	atomic_store_explicit(&p->n_units, n, memory_order_relaxed);
+	atomic_store_explicit(&p->step, step, memory_order_relaxed);
 	atomic_store(&p->done, 0);
 	pthread_mutex_lock(&p->mu);
 	atomic_store_explicit(&p->gen, g, memory_order_release);
@@ -216,7 +261,7 @@ void bn_pool_run_ranges(struct bn_pool *p, bn_range_fn fn, void *arg, int n)
 		pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	ranges(p, g, 0);
-	for (i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n; i++) {
+	for (i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < m; i++) {
 		if (i < SPIN)
 			relax();
 		else

@@ -20,13 +20,15 @@ void bn_pool_free(struct bn_pool *p);	/* NULL-safe */
 int bn_pool_size(const struct bn_pool *p);
 void bn_pool_run(struct bn_pool *p, bn_job_fn fn, void *arg);
 
-/* Dynamic variant: the units [0, n) are handed out as contiguous ranges,
- * fn(arg, i0, i1, ith) for each, to whichever thread asks first (ith is
- * the thread running it, for per-thread scratch).  Ranges start long (a
- * thread streams its weights in order) and shrink towards the end of the
- * job, so a thread that the OS has descheduled delays it by little; with
- * one thread fn runs once on [0, n).  Returns when every unit is done.
- * Results must not depend on how the units are split or who runs them. */
+/* Dynamic variant: the units [0, n) are run as contiguous ranges,
+ * fn(arg, i0, i1, ith) for each (ith is the thread running it, for
+ * per-thread scratch).  Thread i owns the i-th of nth equal parts and
+ * takes it from the front a quarter of the rest at a time, so it streams
+ * its weights in one pass; a thread done with its part takes half of what
+ * another has left, from the back, so a thread that the OS has
+ * descheduled delays the job by little.  With one thread fn runs once on
+ * [0, n).  Returns when every unit is done.  Results must not depend on
+ * how the units are split or who runs them. */
 typedef void (*bn_range_fn)(void *arg, int i0, int i1, int ith);
 void bn_pool_run_ranges(struct bn_pool *p, bn_range_fn fn, void *arg, int n);
 /* Split [0,n) into nth parts, rounded to multiples of align: thread ith
