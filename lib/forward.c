@@ -339,6 +339,15 @@ static void norm_quant(struct bn_state *s, float *src, const float *add, size_t 
 		       const float *weight, int n, int T)
 {
 	struct nq_job j = { s, src, add, weight, ld, n, T > 1 };
+	int i;
+
+	/* The norm's weights are read once per token, long evicted by the
+	 * weight stream: ask for all their lines at once, before the norm's
+	 * first pass over x, which does not need them.  A demand miss per
+	 * line had cost 0.6 % of a decode step, one thread (perf; tg64
+	 * +1.3 %, ten alternated runs of ten in favour). */
+	for (i = 0; i < n; i += 64 / (int)sizeof(*weight))
+		__builtin_prefetch(weight + i);
 
 	if (T == 1)
 		nq_range(&j, 0, 1, 0);
