@@ -110,7 +110,7 @@ check-neon: $(NEON_UNIT)
 # make fuzz-smoke runs each for FUZZ_SECONDS on its seed corpus.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 10
-FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -std=c11 -Wall -Wextra -Wno-unused-parameter \
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -std=c11 -Wall -Wextra -Wno-unused-parameter -ffp-contract=off \
 	-pthread -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC := $(sort $(wildcard t/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRC:t/fuzz/%.c=$(O)/fuzz/%)

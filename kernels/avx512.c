@@ -589,6 +589,8 @@ static void f32_f16(const float *src, uint16_t *dst, int n)
 #define KV_LOADM(k, p) ld_f16_mask(p, k)
 #include "avx512_attn.h"
 
+#define SM_VL 16
+#include "softmax.h"
 #include "derived.h"
 
 const struct bn_kernels bn_kernels_avx512 = {
@@ -605,6 +607,7 @@ const struct bn_kernels bn_kernels_avx512 = {
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
 	.f32_f16 = f32_f16,
+	.softmax = softmax,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 	.attn_av_f16 = attn_av_f16,

@@ -55,6 +55,35 @@ static inline void bn_scale_i32(float *y, float inv, float sc)
 	*y = (float)v / inv * sc;
 }
 
+/* e^x for x <= 0, within 1 ulp of glibc's expf, for softmax: every step
+ * one IEEE single operation (no FMA), so a SIMD table that does the same
+ * steps lane by lane (kernels/softmax.h) gives the same bits: x = n ln2 + r (Cody-Waite, |r| <= ln2/2),
+ * e^r by its Taylor polynomial to r^7 (truncation below 0.1 ulp), times
+ * 2^(n+64) and then 2^-64, so that results down to 2^-150 (x = -104)
+ * round once as subnormals.  Below -104 the result is 0, as expf's is (the
+ * lanes compute e^-104 first: far smaller x would make denormal or junk
+ * intermediates, which cost microcode assists even in a masked lane); NaN
+ * stays NaN. */
+static inline float bn_exp_neg(float x0)
+{
+	const float magic = 12582912.0f;	/* 1.5 * 2^23: adding it rounds to an integer */
+	float x = x0 < -104.0f ? -104.0f : x0;
+	float t = x * 1.44269504088896341f + magic, n = t - magic, r, p, s;
+	uint32_t tb, sb, keep = -(uint32_t)!(x0 < -104.0f);
+
+	__builtin_memcpy(&tb, &t, 4);
+	r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+	p = 1.0f + (r + r * r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.0083333338f +
+		    r * (0.0013888889f + r * 1.98412698e-4f))))));
+	sb = (tb - 0x4b400000u + 127 + 64) << 23;	/* 2^(n+64) */
+	__builtin_memcpy(&s, &sb, 4);
+	s = p * s * 5.42101086242752217e-20f;		/* 2^-64 */
+	__builtin_memcpy(&sb, &s, 4);
+	sb &= keep;
+	__builtin_memcpy(&s, &sb, 4);
+	return s;
+}
+
 struct bn_kernels {
 	const char *name;
 	/* y[r - r0] = sum_j W[r][j] * x[j] for rows r in [r0, r1); exact.
@@ -95,6 +124,14 @@ struct bn_kernels {
 	 * r0 and r1 (so splitting rows across threads changes nothing). */
 	void (*gemv_f16)(const uint16_t *w, size_t ld, int r0, int r1,
 			 const float *x, int n, float *y);
+	/* Softmax of n attention scores in place, each first scaled:
+	 *   a[j] = e^(a[j]*scale - m) / sum,  m = the largest a[j]*scale
+	 * (a NaN never counts as the largest; -INFINITY if none), e^x by
+	 * bn_exp_neg, the sum of the n exponentials in eight partial sums
+	 * (sum k over j = k mod 8, in order) added as
+	 * ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)).  Bit-identical in every
+	 * table. */
+	void (*softmax)(float *a, int n, float scale);
 	/* The f16 KV cache: dst[i] = src[i] rounded to f16, nearest even,
 	 * overflow to inf, NaN to a quiet NaN with the top payload bits
 	 * (bn_f32_to_f16). */

@@ -327,6 +327,8 @@ static void f32_f16(const float *src, uint16_t *dst, int n)
 #define KV_F(x) bn_f16_to_f32(x)
 #include "neon_attn.h"
 
+#define SM_VL 4
+#include "softmax.h"
 #include "derived.h"
 
 const struct bn_kernels bn_kernels_neon = {
@@ -343,6 +345,7 @@ const struct bn_kernels bn_kernels_neon = {
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
 	.f32_f16 = f32_f16,
+	.softmax = softmax,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 	.attn_av_f16 = attn_av_f16,

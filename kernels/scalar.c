@@ -169,6 +169,30 @@ static void f32_f16(const float *src, uint16_t *dst, int n)
 		dst[i] = bn_f32_to_f16(src[i]);
 }
 
+/* The specification of softmax (kernels.h): the largest scaled score,
+ * the exponentials, eight interleaved partial sums (a fixed order, without
+ * one long chain of dependent adds), then the quotients. */
+static void softmax(float *a, int n, float scale)
+{
+	float mx = -INFINITY, part[8] = { 0 }, sum;
+	int j, k;
+
+	for (j = 0; j < n; j++) {	/* fmaxf(mx, a), without a libm call */
+		a[j] *= scale;
+		mx = a[j] > mx ? a[j] : mx;
+	}
+	for (j = 0; j < n; j++)
+		a[j] = bn_exp_neg(a[j] - mx);
+	for (j = 0; j + 8 <= n; j += 8)
+		for (k = 0; k < 8; k++)
+			part[k] += a[j + k];
+	for (k = 0; j < n; j++, k++)
+		part[k] += a[j];
+	sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+	for (j = 0; j < n; j++)
+		a[j] /= sum;
+}
+
 #define KV float
 #define KVF(f) f
 #define KV_F(x) (x)
@@ -194,6 +218,7 @@ const struct bn_kernels bn_kernels_scalar = {
 	.dot_q8_0 = dot_q8_0,
 	.gemv_f16 = gemv_f16,
 	.f32_f16 = f32_f16,
+	.softmax = softmax,
 	.attn_av = attn_av,
 	.attn_qk = attn_qk,
 	.attn_av_f16 = attn_av_f16,

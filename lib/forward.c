@@ -389,60 +389,6 @@ struct att_job {
 	int layer, T;
 };
 
-/* e^x for x <= 0, within 1 ulp of glibc's expf, in operations the
- * compiler vectorises (the loop in softmax_row runs 4-8 lanes at a time;
- * every lane computes the same IEEE operations, so the result does not
- * depend on the vector width): x = n ln2 + r (Cody-Waite, |r| <= ln2/2),
- * e^r by its Taylor polynomial to r^7 (truncation below 0.1 ulp), times
- * 2^(n+64) and then 2^-64, so that results down to 2^-150 (x = -104)
- * round once as subnormals.  Below -104 the result is 0, as expf's is (the
- * lanes compute e^-104 first: far smaller x would make denormal or junk
- * intermediates, which cost microcode assists even in a masked lane); NaN
- * stays NaN. */
-static inline float exp_neg(float x0)
-{
-	const float magic = 12582912.0f;	/* 1.5 * 2^23: adding it rounds to an integer */
-	float x = x0 < -104.0f ? -104.0f : x0;
-	float t = x * 1.44269504088896341f + magic, n = t - magic, r, p, s;
-	uint32_t tb, sb, keep = -(uint32_t)!(x0 < -104.0f);
-
-	memcpy(&tb, &t, 4);
-	r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
-	p = 1.0f + (r + r * r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.0083333338f +
-		    r * (0.0013888889f + r * 1.98412698e-4f))))));
-	sb = (tb - 0x4b400000u + 127 + 64) << 23;	/* 2^(n+64) */
-	memcpy(&s, &sb, 4);
-	s = p * s * 5.42101086242752217e-20f;		/* 2^-64 */
-	memcpy(&sb, &s, 4);
-	sb &= keep;
-	memcpy(&s, &sb, 4);
-	return s;
-}
-
-/* Softmax of one row of n scores, scaled, in place.  The sum runs in eight
- * interleaved partial sums (a fixed order: the same result everywhere,
- * without one long chain of dependent adds). */
-static void softmax_row(float *att, int n, float scale)
-{
-	float mx = -INFINITY, part[8] = { 0 }, sum;
-	int j, k;
-
-	for (j = 0; j < n; j++) {	/* fmaxf(mx, a), without a libm call */
-		att[j] *= scale;
-		mx = att[j] > mx ? att[j] : mx;
-	}
-	for (j = 0; j < n; j++)
-		att[j] = exp_neg(att[j] - mx);
-	for (j = 0; j + 8 <= n; j += 8)
-		for (k = 0; k < 8; k++)
-			part[k] += att[j + k];
-	for (k = 0; j < n; j++, k++)
-		part[k] += att[j];
-	sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-	for (j = 0; j < n; j++)
-		att[j] /= sum;
-}
-
 /* One unit per (token, key/value head): the grp query heads sharing that
  * head go through the kernels together; att is the running thread's
  * scratch, grp rows of n_ctx. */
@@ -470,7 +416,7 @@ static void att_unit(void *arg, int i, int ith)
 				      att + j0, (size_t)s->n_ctx);
 	}
 	for (g = 0; g < grp; g++)
-		softmax_row(att + (size_t)g * s->n_ctx, p + 1, scale);
+		s->k->softmax(att + (size_t)g * s->n_ctx, p + 1, scale);
 	if (s->kv_f16)
 		s->k->attn_av_f16(att, (size_t)s->n_ctx, grp, (const uint16_t *)s->vc + vh,
 				  (size_t)hd, p + 1, hd, s->ao + h0);

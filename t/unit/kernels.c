@@ -697,6 +697,58 @@ static void test_attn_f16_values(const struct bn_kernels *k)
 	CHECK(bad == 0, "%s: attn_qk_f16 widens all 65536 f16 values exactly", k->name);
 }
 
+/* softmax: bit-identical to scalar for every length (vector bodies and
+ * tails), scores far below the maximum (exponent under -104: 0), -inf,
+ * equal maxima, signed zeros and a NaN (which never counts as the
+ * largest); nothing written past n; and the scalar table within 2e-6 of a
+ * double-precision softmax. */
+static void test_softmax(const struct bn_kernels *k)
+{
+	static const int ns[] = { 1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1000, 4097 };
+	static float a0[4097 + 16], a1[4097 + 16];
+	int bad = 0, far = 0, i, c, mode;
+
+	for (c = 0; c < (int)BN_LEN(ns); c++)
+		for (mode = 0; mode < 4; mode++) {
+			int n = ns[c];
+			for (i = 0; i < n + 16; i++)
+				a0[i] = i < n ? frnd() * (mode == 1 ? 400.0f : 8.0f) : -7.0f;
+			if (mode == 2)	/* all equal, with zeros of both signs */
+				for (i = 0; i < n; i++)
+					a0[i] = i % 3 ? 0.0f : -0.0f;
+			if (mode == 3 && n > 3) {
+				a0[n / 2] = -INFINITY;
+				a0[n / 3] = NAN;
+				a0[n - 1] = 0.0f;
+			}
+			memcpy(a1, a0, sizeof(a0));
+			bn_kernels_scalar.softmax(a0, n, 0.088f);
+			k->softmax(a1, n, 0.088f);
+			bad += memcmp(a0, a1, sizeof(a0)) != 0;
+		}
+	CHECK(bad == 0, "%s: softmax bit-identical to scalar (%d cases, %d differ)", k->name,
+	      (int)BN_LEN(ns) * 4, bad);
+	if (k != &bn_kernels_scalar)
+		return;
+	for (c = 0; c < (int)BN_LEN(ns); c++) {
+		int n = ns[c];
+		double mx = -INFINITY, sum = 0.0;
+		for (i = 0; i < n; i++) {
+			a0[i] = frnd() * 30.0f;
+			mx = fmax(mx, (double)a0[i] * 0.5f);
+		}
+		for (i = 0; i < n; i++)
+			sum += exp((double)a0[i] * 0.5f - mx);
+		memcpy(a1, a0, sizeof(a0));
+		bn_kernels_scalar.softmax(a1, n, 0.5f);
+		for (i = 0; i < n; i++) {
+			double r = exp((double)a0[i] * 0.5f - mx) / sum;
+			far += fabs(a1[i] - r) > 2e-6 * r + 1e-30;
+		}
+	}
+	CHECK(far == 0, "scalar: softmax within 2e-6 of a double-precision one (%d far)", far);
+}
+
 int main(void)
 {
 	const struct bn_kernels *ks[8];
@@ -713,7 +765,7 @@ int main(void)
 		const struct bn_kernels *k = ks[i];
 		CHECK(k->gemv_t2 && k->gemm_t2 && k->sum_i8 && k->scale_i32 && k->rmsnorm && k->quant_i8 && k->dot_f32 && k->dot_f16 &&
 		      k->dot_bf16 && k->dot_q8_0 && k->gemv_f16 && k->f32_f16 && k->attn_av && k->attn_qk &&
-		      k->attn_av_f16 && k->attn_qk_f16,
+		      k->attn_av_f16 && k->attn_qk_f16 && k->softmax,
 		      "%s: every function present", k->name);
 	}
 	test_pack();
@@ -729,6 +781,7 @@ int main(void)
 		test_attn_av(ks[i]);
 		test_attn_qk(ks[i]);
 		test_attn_f16_values(ks[i]);
+		test_softmax(ks[i]);
 	}
 	return unit_done();
 }
