@@ -102,7 +102,7 @@ static void ranges(struct bn_pool *p, unsigned g, int ith)
 	for (v = 0; v < p->nth; v++) {
 		int o = (ith + v) % p->nth;
 		while (take(p, o, g, v == 0, &lo, &hi)) {
-			fn(arg, (int)lo * step, BN_MIN((int)hi * step, n), ith);
+			fn(arg, (int)lo * step, (int)BN_MIN((long long)hi * step, n), ith);
 			atomic_fetch_add_explicit(&p->done, (int)(hi - lo), memory_order_release);
 		}
 	}
@@ -158,6 +158,8 @@ int bn_pool_new(struct bn_pool **out, int nth)
 		free(p);
 		return BN_ENOMEM;
 	}
+	for (i = 0; i < p->nth; i++)	/* no job's generation: empty */
+		atomic_init(&p->slot[i].w, 0);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	if (!(p->tid = calloc((size_t)p->nth, sizeof(*p->tid)))) {
