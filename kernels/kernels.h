@@ -84,6 +84,21 @@ static inline float bn_exp_neg(float x0)
 	return s;
 }
 
+/* The sum of softmax (see there): eight partial sums over a[0 .. n - n % 8)
+ * (part[k]: the elements j = k mod 8, in order), the tail a[n - n % 8 ..
+ * n) added one element a lane, then the lanes in one fixed order. */
+static inline float bn_softmax_sum(const float part[8], const float *a, int n)
+{
+	float p[8];
+	int i = n - n % 8, k;
+
+	for (k = 0; k < 8; k++)
+		p[k] = part[k];
+	for (k = 0; i < n; i++, k++)
+		p[k] += a[i];
+	return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
 struct bn_kernels {
 	const char *name;
 	/* y[r - r0] = sum_j W[r][j] * x[j] for rows r in [r0, r1); exact.

@@ -186,9 +186,7 @@ static void softmax(float *a, int n, float scale)
 	for (j = 0; j + 8 <= n; j += 8)
 		for (k = 0; k < 8; k++)
 			part[k] += a[j + k];
-	for (k = 0; j < n; j++, k++)
-		part[k] += a[j];
-	sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+	sum = bn_softmax_sum(part, a, n);
 	for (j = 0; j < n; j++)
 		a[j] /= sum;
 }

@@ -84,9 +84,7 @@ static void softmax(float *a, int n, float scale)
 	}
 	for (k = 0; k < 8; k++)
 		part[k] = acc[k];
-	for (k = 0; j < n; j++, k++)
-		part[k] += a[j];
-	sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+	sum = bn_softmax_sum(part, a, n);
 	for (j = 0; j + SM_VL <= n; j += SM_VL) {
 		sm_vf v = sm_load(a + j) / sum;
 		memcpy(a + j, &v, sizeof(v));

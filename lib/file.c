@@ -129,24 +129,26 @@ static void *map_aligned(int fd, size_t size)
 
 void *bn_huge_alloc(size_t bytes)
 {
+	uint8_t *a;
 #ifdef HUGE_FROM_MALLOC
-	void *a;
-
-	if (bytes == 0 || bytes > SIZE_MAX - 2 * BN_HUGE_PAGE ||
-	    posix_memalign(&a, BN_HUGE_PAGE, bytes))
-		return NULL;
-	return memset(a, 0, bytes);
+	void *m;
 #else
-	uint8_t *r, *a;
+	uint8_t *r;
+#endif
 
 	if (bytes == 0 || bytes > SIZE_MAX - 2 * BN_HUGE_PAGE)
 		return NULL;
+#ifdef HUGE_FROM_MALLOC
+	if (posix_memalign(&m, BN_HUGE_PAGE, bytes))
+		return NULL;
+	a = memset(m, 0, bytes);
+#else
 	if ((a = reserve(bytes, PROT_READ | PROT_WRITE, &r)) == MAP_FAILED)
 		return NULL;
 	trim(r, a, bytes);
 	madvise(a, bytes, MADV_HUGEPAGE);	/* advice only: 4 KB pages where refused */
-	return a;
 #endif
+	return a;
 }
 
 void bn_huge_free(void *p, size_t bytes)
